@@ -26,6 +26,7 @@ PARTICLE_DTYPE = np.dtype(
         ("kinetic", "<f8"),  # kinetic energy at creation [MeV]
         ("energy_deposit", "<f8"),  # sum of this particle's own deposits [MeV]
         ("length", "<f8"),  # path length [cm]
+        ("energy_escape", "<f8"),  # kinetic energy carried out of the bounding box [MeV] (0 if it ended inside)
     ]
 )
 

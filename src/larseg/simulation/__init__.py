@@ -6,6 +6,6 @@ any event of any run can be regenerated; :func:`simulate_file` writes a sample
 """
 
 from larseg.simulation.config import SimulationConfig
-from larseg.simulation.pipeline import simulate_entry, simulate_file
+from larseg.simulation.pipeline import merge_files, simulate_entry, simulate_file
 
-__all__ = ["SimulationConfig", "simulate_entry", "simulate_file"]
+__all__ = ["SimulationConfig", "merge_files", "simulate_entry", "simulate_file"]

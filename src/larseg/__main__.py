@@ -1,0 +1,3 @@
+from larseg.cli import main
+
+main()

@@ -1,0 +1,111 @@
+"""``larseg simulate``, ``larseg merge`` and ``larseg display``: make samples and look at them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+import yaml
+
+from larseg.cli import app
+from larseg.errors import LarsegError
+
+
+def parse_shard(text: str | None) -> tuple[int, int]:
+    if not text:
+        return 0, 1
+    try:
+        i, n = (int(v) for v in text.split("/"))
+    except ValueError:
+        raise LarsegError(f"--shard {text!r}: expected i/n, e.g. 0/4") from None
+    if not (n >= 1 and 0 <= i < n):
+        raise LarsegError(f"--shard {text!r}: need 0 <= i < n")
+    return i, n
+
+
+def parse_settings(pairs: list[str] | None) -> dict:
+    """``key.sub=value`` pairs (values parsed as YAML) for config overrides."""
+    out = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise LarsegError(f"--set {pair!r}: expected key=value, e.g. detector.response.gain_scale=0.8")
+        out[key.strip()] = yaml.safe_load(value)
+    return out
+
+
+@app.command("simulate")
+def simulate_cmd(
+    sample: str = typer.Argument(..., help="Simulation preset (see 'larseg config list simulation') or a YAML file."),
+    n: int = typer.Option(..., "-n", "--events", min=1, help="Number of events in the whole sample (all shards)."),
+    output: Path = typer.Option(..., "-o", "--output", help="Output HDF5 file (larcv3 layout)."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Run seed; event k uses the seed sequence (seed, k)."),
+    workers: int = typer.Option(1, "--workers", "-j", min=1, help="Parallel worker processes."),
+    shard: str = typer.Option(None, "--shard", help="i/n: write only the i-th of n equal blocks of events."),
+    full_event: bool = typer.Option(False, "--full-event", help="Whole events instead of 512x512 crops."),
+    resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run from OUTPUT.partial."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace OUTPUT if it exists."),
+    settings: list[str] = typer.Option(None, "--set", help="Override a setting: key=value (repeatable)."),
+) -> None:
+    """Simulate a sample: generator, transport in argon, wire-plane response, crop; write a larcv3 file."""
+    from larseg import config as cfg
+    from larseg.progress import progress_bar
+    from larseg.simulation import simulate_file
+
+    config = cfg.resolve("simulation", sample)
+    overrides = parse_settings(settings)
+    if full_event:
+        overrides["crop"] = False
+    if overrides:
+        config = cfg.replace(config, **overrides)
+    shard_i, shard_n = parse_shard(shard)
+    result = simulate_file(
+        config, n, output, seed=seed, workers=workers, shard=(shard_i, shard_n), resume=resume,
+        overwrite=overwrite, progress_factory=lambda total, done: progress_bar(
+            total, f"simulate {config.name}", unit="ev", completed=done),
+    )
+    typer.echo(f"wrote {result.n_entries} events to {result.path} ({result.seconds:.1f} s, "
+               f"{result.rate:.2f} events/s)")
+
+
+@app.command("merge")
+def merge_cmd(
+    output: Path = typer.Option(..., "-o", "--output", help="Merged file."),
+    inputs: list[Path] = typer.Argument(..., help="Shard files, in shard order."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace OUTPUT if it exists."),
+) -> None:
+    """Concatenate the shards of a sample into one file (identical to a single-machine run)."""
+    from larseg.simulation import merge_files
+
+    n = merge_files(inputs, output, overwrite=overwrite)
+    typer.echo(f"wrote {n} events to {output}")
+
+
+@app.command("display")
+def display_cmd(
+    file: Path = typer.Argument(..., help="A larseg/larcv3 file."),
+    entry: list[int] = typer.Option([0], "--entry", "-e", help="Entry to draw (repeatable)."),
+    output: Path = typer.Option(None, "-o", "--output", help="PNG file, or a directory for several entries."),
+    zoom: bool = typer.Option(True, "--zoom/--no-zoom", help="Zoom each plane to its non-zero pixels."),
+) -> None:
+    """Draw entries: image, truth labels (track yellow, shower cyan) and instances, every plane."""
+    from larseg.data.larcv3 import Larcv3File
+    from larseg.data.products import TRUTH, planes_from_event
+    from larseg.viz.event_display import draw_planes, particle_summary, save
+
+    f = Larcv3File(file)
+    sample = f.metadata.get("larseg_sample", file.stem)
+    several = len(entry) > 1
+    if output is None:
+        output = Path(f"{file.stem}-display") if several else Path(f"{file.stem}-entry{entry[0]}.png")
+    if several:
+        output.mkdir(parents=True, exist_ok=True)
+    for k in entry:
+        ev = f.read(k)
+        planes = planes_from_event(ev)
+        title = f"{sample}  entry {k}  (run {ev.run}, event {ev.event})"
+        if TRUTH in ev.particle:
+            title += "\n" + particle_summary(ev.particle[TRUTH])
+        path = output / f"{file.stem}-entry{k}.png" if several else output
+        save(draw_planes(planes, title=title, zoom=zoom), path)
+        typer.echo(f"wrote {path}")

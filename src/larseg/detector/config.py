@@ -1,0 +1,206 @@
+"""Every number of the detector simulation, as one typed config (loads from YAML).
+
+Units are in the field names (``_cm``, ``_us``, ``_ev``, ...); per-plane tuples
+are ordered (U, V, Y). The defaults describe MicroBooNE as simulated for the
+paper; docs/detector.md gives the source of each value. A "data-like" detector
+(the paper saw a 20-30% gain difference between data and simulation) is only a
+config change, e.g.::
+
+    response: {gain_scale: 0.78, noise_rms: [4.5, 4.5, 3.0], coherent_noise_rms: [1.0, 1.0, 0.7]}
+    dead_wires: {fraction: [0.2, 0.16, 0.09]}
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+
+@dataclass
+class PlaneConfig:
+    """One wire plane.
+
+    Wires run along the direction at ``angle_deg`` from vertical (+y) towards +z;
+    a wire's position is measured along the pitch direction, perpendicular to
+    the wires in the (y, z) plane: ``s = z cos(angle) - y sin(angle)``. Wire
+    ``k`` lies at ``s = wire0_cm + k * pitch_cm``.
+    """
+
+    name: str = "Y"
+    angle_deg: float = 0.0
+    n_wires: int = 3456
+    pitch_cm: float = 0.3
+    wire0_cm: float = 0.0
+
+    def __post_init__(self):
+        if self.n_wires <= 0 or self.pitch_cm <= 0:
+            raise ValueError(f"plane {self.name}: n_wires and pitch_cm must be positive")
+
+
+def _microboone_planes() -> list[PlaneConfig]:
+    # 2400 induction wires at +-60 deg span 2400 * 0.3 = 720 cm of s, the extent of the
+    # active (y, z) rectangle projected on their pitch direction (233 sin60 + 1036.8 cos60
+    # = 720.2 cm); wire 0 is placed so that the wires are centred on it. Y wire k sits at
+    # z = 0.3 k cm (MicroBooNE's first collection wire is at z = 0.25 cm).
+    return [
+        PlaneConfig("U", 60.0, 2400, 0.3, -100.65),
+        PlaneConfig("V", -60.0, 2400, 0.3, -100.65),
+        PlaneConfig("Y", 0.0, 3456, 0.3, 0.0),
+    ]
+
+
+@dataclass
+class GeometryConfig:
+    """The TPC's active volume (x = drift, anode at ``x_min_cm``) and its wire planes (U, V, Y)."""
+
+    x_min_cm: float = 0.0
+    x_max_cm: float = 256.35
+    y_min_cm: float = -116.5
+    y_max_cm: float = 116.5
+    z_min_cm: float = 0.0
+    z_max_cm: float = 1036.8
+    planes: list[PlaneConfig] = field(default_factory=_microboone_planes)
+
+    def __post_init__(self):
+        if not (self.x_max_cm > self.x_min_cm and self.y_max_cm > self.y_min_cm and self.z_max_cm > self.z_min_cm):
+            raise ValueError("the active volume must have positive extent in x, y and z")
+        if len(self.planes) != 3:
+            raise ValueError(f"three wire planes (U, V, Y) are expected, got {len(self.planes)}")
+
+
+@dataclass
+class ReadoutConfig:
+    """Drift and digitisation: how (x, t) becomes an image row.
+
+    Charge made at time t [ns] at distance d = x - x_anode from the anode arrives
+    at tick ``trigger_tick + sampling_mhz * (t / 1000 + d / drift_velocity)``. The
+    image starts at ``first_tick`` and sums ``ticks_per_row`` ticks per row.
+    """
+
+    drift_velocity_cm_per_us: float = 0.1114
+    sampling_mhz: float = 2.0
+    trigger_tick: float = 3200.0
+    first_tick: float = 2400.0
+    ticks_per_row: int = 6
+    n_rows: int = 1008
+
+    def __post_init__(self):
+        if self.drift_velocity_cm_per_us <= 0 or self.sampling_mhz <= 0 or self.ticks_per_row <= 0 or self.n_rows <= 0:
+            raise ValueError("drift velocity, sampling rate, ticks_per_row and n_rows must be positive")
+
+
+@dataclass
+class ChargeConfig:
+    """Ionisation, recombination and drift of the charge."""
+
+    w_ion_ev: float = 23.6
+    recombination: Literal["modified_box", "birks"] = "modified_box"
+    box_alpha: float = 0.93
+    box_beta: float = 0.212  # (kV/cm)(g/cm^2)/MeV
+    birks_a: float = 0.800
+    birks_k: float = 0.0486  # (kV/cm)(g/cm^2)/MeV
+    field_kv_per_cm: float = 0.273
+    density_g_per_cm3: float = 1.3954
+    #: Recombination is evaluated at no less than this dE/dx [MeV/cm].
+    min_dedx_mev_per_cm: float = 1.0
+    #: dE/dx [MeV/cm] used for deposits with no step length (energy dumped where a particle stops).
+    point_dedx_mev_per_cm: float = 3.0
+    lifetime_us: float = 15000.0
+    diffusion_long_cm2_per_s: float = 3.74
+    diffusion_trans_cm2_per_s: float = 6.0
+    #: Steps longer than this are split into equal sub-steps along their direction [cm].
+    substep_cm: float = 0.1
+
+    def __post_init__(self):
+        if self.w_ion_ev <= 0 or self.field_kv_per_cm <= 0 or self.density_g_per_cm3 <= 0:
+            raise ValueError("w_ion_ev, field_kv_per_cm and density_g_per_cm3 must be positive")
+        if self.lifetime_us <= 0 or self.substep_cm <= 0:
+            raise ValueError("lifetime_us and substep_cm must be positive")
+        if self.diffusion_long_cm2_per_s < 0 or self.diffusion_trans_cm2_per_s < 0:
+            raise ValueError("diffusion coefficients must not be negative")
+
+
+@dataclass
+class ResponseConfig:
+    """Deconvolved signal shape, gain, noise and zero-suppression, per plane (U, V, Y).
+
+    A pixel's value is ``electrons * gain_scale * plane_gain / electrons_per_unit`` plus
+    noise. ``electrons_per_unit`` is calibrated so that the collection-plane MIP
+    peak-pixel mode is about 60 (docs/detector.md).
+    """
+
+    electrons_per_unit: float = 203.0
+    gain_scale: float = 1.0
+    plane_gain: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    #: Gaussian width of the deconvolved signal in time [ticks].
+    time_sigma_ticks: tuple[float, float, float] = (2.5, 2.5, 2.0)
+    #: Gaussian spread to neighbouring wires left by the deconvolution [wire pitches].
+    wire_sigma: tuple[float, float, float] = (0.4, 0.4, 0.25)
+    #: Incoherent noise per pixel (after deconvolution and 6-tick summing) [pixel units].
+    noise_rms: tuple[float, float, float] = (3.0, 3.0, 2.0)
+    #: Residual coherent noise: one Gaussian offset per row per group of wires [pixel units].
+    coherent_noise_rms: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    coherent_group_wires: int = 48
+    #: Zero-suppression: pixels below this value are set to 0 (the paper: 10).
+    threshold: float = 10.0
+    #: Pixels whose noise-free value is below this hold no true charge and are zeroed [pixel units].
+    min_true_value: float = 1.0
+    #: Gaussian tails are cut at this many sigma; charge sharing weights below ``min_weight`` are dropped.
+    n_sigma: float = 3.0
+    min_weight: float = 1e-4
+
+    def __post_init__(self):
+        if self.electrons_per_unit <= 0 or self.gain_scale <= 0 or any(g <= 0 for g in self.plane_gain):
+            raise ValueError("electrons_per_unit, gain_scale and plane_gain must be positive")
+        for name in ("time_sigma_ticks", "wire_sigma", "noise_rms", "coherent_noise_rms"):
+            if any(v < 0 for v in getattr(self, name)):
+                raise ValueError(f"{name} must not be negative")
+        if self.coherent_group_wires <= 0 or self.n_sigma <= 0 or not 0 < self.min_weight < 1:
+            raise ValueError("coherent_group_wires and n_sigma must be positive and 0 < min_weight < 1")
+
+
+@dataclass
+class DeadWireConfig:
+    """Unresponsive channels: a fixed map drawn from ``seed``, the same in every event."""
+
+    #: Fraction of dead wires per plane (U, V, Y): about 10% of all channels.
+    fraction: tuple[float, float, float] = (0.14, 0.11, 0.06)
+    seed: int = 92001
+    #: Mean length of a contiguous dead group [wires].
+    mean_group_wires: float = 24.0
+    #: Fraction of the dead wires that are isolated single channels.
+    isolated_fraction: float = 0.2
+
+    def __post_init__(self):
+        if any(not 0 <= f < 1 for f in self.fraction) or not 0 <= self.isolated_fraction <= 1:
+            raise ValueError("dead-wire fractions must lie in [0, 1)")
+        if self.mean_group_wires < 1:
+            raise ValueError("mean_group_wires must be at least 1")
+
+
+@dataclass
+class CropConfig:
+    """The cropping algorithm's 3D box, given by its size in collection-plane pixels."""
+
+    rows: int = 512
+    cols: int = 512
+    #: Height of the box in y [cm]; 0 means the full active height.
+    height_cm: float = 0.0
+    #: Constraint points must lie at least this many pixels inside the window.
+    margin: int = 0
+
+    def __post_init__(self):
+        if self.rows <= 0 or self.cols <= 0 or self.height_cm < 0 or self.margin < 0:
+            raise ValueError("crop rows and cols must be positive, height_cm and margin not negative")
+
+
+@dataclass
+class DetectorConfig:
+    """The whole detector simulation: geometry, readout, charge, response, dead wires, crop."""
+
+    geometry: GeometryConfig = field(default_factory=GeometryConfig)
+    readout: ReadoutConfig = field(default_factory=ReadoutConfig)
+    charge: ChargeConfig = field(default_factory=ChargeConfig)
+    response: ResponseConfig = field(default_factory=ResponseConfig)
+    dead_wires: DeadWireConfig = field(default_factory=DeadWireConfig)
+    crop: CropConfig = field(default_factory=CropConfig)

@@ -1,0 +1,177 @@
+"""Making samples: one entry from (config, seed, index); files in parallel, shards, resumable."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+import numpy as np
+
+from larseg.config import provenance_yaml
+from larseg.data.larcv3 import Larcv3File, Larcv3Writer
+from larseg.data.larcv3 import ImageMeta
+from larseg.data.products import EntryTruth, PlaneImage, neutrino_record, to_event
+from larseg.errors import DataFileError, LarsegError
+from larseg.physics.generators import Interaction, generate
+from larseg.provenance import provenance
+from larseg.simulation.config import SimulationConfig
+
+
+def entry_rng(seed: int, index: int) -> np.random.Generator:
+    """The random stream of event ``index`` of run ``seed`` (independent of shards and workers)."""
+    return np.random.default_rng(np.random.SeedSequence([int(seed), int(index)]))
+
+
+def _has_michel(particles: np.ndarray) -> bool:
+    from larseg.physics.truth import is_shower_pdg
+
+    return bool(np.any((particles["process"] == b"Decay") & is_shower_pdg(particles["pdg"])
+                       & (particles["parent_id"] == 0)))
+
+
+def _constraints(config: SimulationConfig, interaction: Interaction, particles: np.ndarray) -> np.ndarray:
+    """The CRA constraint points: the vertex, or for Michel events the muon's decay point."""
+    if interaction.mode == "michel":
+        return particles["end"][0:1, :3].copy()
+    return np.asarray(interaction.vertex, dtype=np.float64)[None, :]
+
+
+def _plane_image(window, det) -> PlaneImage:
+    """A detector window as larseg's product, with its place in the full plane in the meta."""
+    r0, c0, n_rows, n_cols = window.window
+    pitch = det.geometry.planes[window.plane].pitch_cm
+    ro = det.readout
+    row_cm = ro.ticks_per_row / ro.sampling_mhz * ro.drift_velocity_cm_per_us
+    meta = ImageMeta.for_dense(window.plane, n_rows, n_cols, (pitch, row_cm), origin=(c0 * pitch, r0 * row_cm))
+    return PlaneImage(meta, window.image, window.label, window.instance, window.vertex)
+
+
+def simulate_entry(config: SimulationConfig, seed: int, index: int) -> EntryTruth:
+    """Simulate event ``index`` of run ``seed``: the same inputs always give the same bytes."""
+    from larseg import detector
+    from larseg.physics import transport
+
+    rng = entry_rng(seed, index)
+    g = config.detector.geometry
+    active = (g.x_min_cm, g.x_max_cm, g.y_min_cm, g.y_max_cm, g.z_min_cm, g.z_max_cm)
+    tries = config.generator.michel.max_tries if config.generator.kind == "michel" else 1
+    for _ in range(tries):
+        interaction = generate(config.generator, active, rng)
+        event = transport(interaction.as_array(), rng, config.physics)
+        if config.generator.kind != "michel" or not config.generator.michel.require_michel \
+                or _has_michel(event.particles):
+            break
+    else:
+        raise RuntimeError(f"no decaying muon in {tries} tries (event {index}, seed {seed})")
+    constraints = _constraints(config, interaction, event.particles)
+    planes = detector.simulate_planes(event.deposits, event.particles, interaction.vertex, config.detector, rng)
+    windows = detector.crop_box(planes, constraints, config.detector).windows if config.crop else None
+    planes = [_plane_image(w, config.detector) for w in detector.render(planes, windows)
+              if w.plane in config.planes]
+    neutrino = None
+    if interaction.nu_pdg:
+        neutrino = neutrino_record(interaction.nu_pdg, interaction.nu_energy, interaction.mode, interaction.vertex)
+    return EntryTruth(planes=planes, particles=event.particles, neutrino=neutrino, ids=(int(seed), 0, int(index)))
+
+
+# --- files
+
+
+@dataclass
+class SimulationResult:
+    path: Path
+    n_entries: int
+    seconds: float
+
+    @property
+    def rate(self) -> float:
+        return self.n_entries / self.seconds if self.seconds > 0 else float("nan")
+
+
+def shard_range(n_events: int, shard: tuple[int, int]) -> range:
+    """Event indices of shard ``i`` of ``n``: contiguous blocks, so shards concatenate in order."""
+    i, n = shard
+    return range(i * n_events // n, (i + 1) * n_events // n)
+
+
+def file_metadata(config: SimulationConfig, seed: int, n_events: int, shard: tuple[int, int]) -> dict[str, str]:
+    meta = {"larseg_config": provenance_yaml(config), "larseg_sample": config.name, "seed": str(seed),
+            "n_events_total": str(n_events), "shard": f"{shard[0]}/{shard[1]}"}
+    meta.update(provenance())
+    return meta
+
+
+def _worker(args) -> EntryTruth:
+    config, seed, index = args
+    return simulate_entry(config, seed, index)
+
+
+def simulate_file(config: SimulationConfig, n_events: int, path: str | Path, *, seed: int = 0, workers: int = 1,
+                  shard: tuple[int, int] = (0, 1), resume: bool = False, overwrite: bool = False,
+                  progress_factory: Callable | None = None) -> SimulationResult:
+    """Write events ``shard_range(n_events, shard)`` of run ``seed`` to ``path``.
+
+    ``progress_factory(total, done)`` is a context manager yielding ``advance(n)``
+    (the CLI passes a progress bar). With ``resume`` an interrupted run's
+    ``.partial`` file is continued from its last complete event.
+    """
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise DataFileError(path, "exists already (use --overwrite to replace it)")
+    indices = shard_range(n_events, shard)
+    writer = Larcv3Writer(path, file_metadata(config, seed, n_events, shard), resume=resume, overwrite=True)
+    done = writer.n_entries
+    if done > len(indices):
+        writer.abort()
+        raise DataFileError(writer.partial, f"holds {done} events, more than the {len(indices)} asked for")
+    todo = [(config, seed, k) for k in indices[done:]]
+    start = time.perf_counter()
+    bar = progress_factory(len(indices), done) if progress_factory else nullcontext(lambda n=1: None)
+    pool = None
+    try:
+        with bar as advance:
+            if workers > 1 and len(todo) > 1:
+                pool = mp.get_context("fork").Pool(workers)
+                entries: Iterable[EntryTruth] = pool.imap(_worker, todo, chunksize=1)
+            else:
+                entries = map(_worker, todo)
+            for entry in entries:
+                writer.write(to_event(entry))
+                advance(1)
+    except BaseException:
+        writer.abort()
+        raise
+    finally:
+        if pool is not None:
+            pool.terminate()
+            pool.join()
+    writer.close()
+    return SimulationResult(path, len(indices), time.perf_counter() - start)
+
+
+def merge_files(inputs: Sequence[str | Path], output: str | Path, overwrite: bool = False) -> int:
+    """Concatenate shard files (in the order given) into ``output``; they must share a config and seed."""
+    output = Path(output)
+    if output.exists() and not overwrite:
+        raise DataFileError(output, "exists already (use --overwrite to replace it)")
+    files = [Larcv3File(p) for p in inputs]
+    if not files:
+        raise LarsegError("merge: no input files")
+    first = files[0].metadata
+    for f in files[1:]:
+        meta = f.metadata
+        for key in ("larseg_config", "seed"):
+            if meta.get(key) != first.get(key):
+                raise DataFileError(f.path, f"cannot merge: its {key} differs from {files[0].path}'s")
+    metadata = {**first, "shard": "0/1"}
+    n = 0
+    with Larcv3Writer(output, metadata, overwrite=True) as w:
+        for f in files:
+            for event in f:
+                w.write(event)
+                n += 1
+    return n

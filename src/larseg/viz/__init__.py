@@ -1,0 +1,1 @@
+"""Pictures: event displays and plots."""
