@@ -20,28 +20,39 @@ def _events(preset, n, seed=0):
 
 def test_mpv_mix_follows_the_paper():
     cfg = load_preset("simulation", "mpv").generator
+    main, low = cfg.mixes
+    assert (main.weight, low.weight) == (0.8, 0.2)
     rng = np.random.default_rng(1)
-    n_lepton_events = 0
     mults = []
-    n = 4000
-    for _ in range(n):
-        parts = mpv_particles(cfg.mixes, rng)
+    for _ in range(2000):
+        parts = mpv_particles([main], rng)
         pdgs = [p for p, _ in parts]
         mults.append(len(parts))
         assert 1 <= len(parts) <= 4
-        # 80% mix: the first particle is a light lepton of 50-1000 MeV kinetic energy.
+        # one light lepton of 50-1000 MeV kinetic energy, always
         pdg0, p0 = parts[0]
-        t0 = kinetic_from_momentum(pdg0, p0)
-        if pdg0 in (11, 13) and 50 <= t0 <= 1000:
-            n_lepton_events += 1
+        assert pdg0 in (11, 13) and 50 <= kinetic_from_momentum(pdg0, p0) <= 1000
         assert sum(p in (11, 13) for p in pdgs) <= 3
         assert sum(p == 2212 for p in pdgs) <= 3
         assert sum(p == 22 for p in pdgs) <= 2
         assert sum(abs(p) == 211 for p in pdgs) <= 2
-    # 80% lepton-led events plus the LE events that start with an e-/mu- by chance
-    assert 0.78 < n_lepton_events / n < 0.92
-    counts = np.bincount(mults, minlength=5)[1:] / n
-    assert np.all(counts > 0.15), counts  # every multiplicity 1-4 occurs
+    counts = np.bincount(mults, minlength=5)[1:] / len(mults)
+    assert np.all(np.abs(counts - 0.25) < 0.04), counts  # uniform in 1-4
+    ranges = {11: (30, 100), 22: (30, 100), 13: (85, 175), 211: (95, 195), -211: (95, 195), 2212: (300, 450)}
+    for _ in range(2000):
+        parts = mpv_particles([low], rng)
+        assert 1 <= len(parts) <= 4
+        for pdg, p in parts:
+            lo, hi = ranges[pdg]
+            assert lo <= p <= hi
+        kinds = [11 if p == 11 else 22 if p == 22 else 13 if p == 13 else 211 if abs(p) == 211 else 2212
+                 for p, _ in parts]
+        assert max(np.bincount(np.abs(kinds))) <= 2
+    # the two parts mixed 80/20: low-energy events have no particle above 450 MeV/c
+    n_le = sum(all(p <= 450 for _, p in mpv_particles(cfg.mixes, rng)) for _ in range(3000))
+    n_main_below = sum(all(p <= 450 for _, p in mpv_particles([main], rng)) for _ in range(3000))
+    frac_le = (n_le / 3000 - 0.8 * n_main_below / 3000) / 0.2
+    assert abs(frac_le - 1.0) < 0.15
 
 
 @pytest.mark.parametrize(

@@ -50,18 +50,42 @@ def _plane_image(window, det) -> PlaneImage:
     return PlaneImage(meta, window.image, window.label, window.instance, window.vertex)
 
 
-def simulate_entry(config: SimulationConfig, seed: int, index: int) -> EntryTruth:
-    """Simulate event ``index`` of run ``seed``: the same inputs always give the same bytes."""
+class StageTimer:
+    """Seconds spent per stage, summed over calls (for benchmarks and profiling)."""
+
+    def __init__(self):
+        self.seconds: dict[str, float] = {}
+        self._t = time.perf_counter()
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.seconds[stage] = self.seconds.get(stage, 0.0) + now - self._t
+        self._t = now
+
+    def restart(self) -> None:
+        self._t = time.perf_counter()
+
+
+def simulate_entry(config: SimulationConfig, seed: int, index: int, timer: StageTimer | None = None) -> EntryTruth:
+    """Simulate event ``index`` of run ``seed``: the same inputs always give the same bytes.
+
+    ``timer`` (optional) accumulates the seconds of each stage: generate,
+    transport, detector, crop, render.
+    """
     from larseg import detector
     from larseg.physics import transport
 
+    timer = timer or StageTimer()
+    timer.restart()
     rng = entry_rng(seed, index)
     g = config.detector.geometry
     active = (g.x_min_cm, g.x_max_cm, g.y_min_cm, g.y_max_cm, g.z_min_cm, g.z_max_cm)
     tries = config.generator.michel.max_tries if config.generator.kind == "michel" else 1
     for _ in range(tries):
         interaction = generate(config.generator, active, rng)
+        timer.lap("generate")
         event = transport(interaction.as_array(), rng, config.physics)
+        timer.lap("transport")
         if config.generator.kind != "michel" or not config.generator.michel.require_michel \
                 or _has_michel(event.particles):
             break
@@ -69,9 +93,12 @@ def simulate_entry(config: SimulationConfig, seed: int, index: int) -> EntryTrut
         raise RuntimeError(f"no decaying muon in {tries} tries (event {index}, seed {seed})")
     constraints = _constraints(config, interaction, event.particles)
     planes = detector.simulate_planes(event.deposits, event.particles, interaction.vertex, config.detector, rng)
+    timer.lap("detector")
     windows = detector.crop_box(planes, constraints, config.detector).windows if config.crop else None
+    timer.lap("crop")
     planes = [_plane_image(w, config.detector) for w in detector.render(planes, windows)
               if w.plane in config.planes]
+    timer.lap("render")
     neutrino = None
     if interaction.nu_pdg:
         neutrino = neutrino_record(interaction.nu_pdg, interaction.nu_energy, interaction.mode, interaction.vertex)
