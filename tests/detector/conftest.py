@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from detector_helpers import line, particle_table, walk
+
 from larseg.physics.truth import Deposits
 
 

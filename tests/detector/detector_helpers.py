@@ -17,7 +17,7 @@ def line(start, direction, length, step=0.05, dedx=MIP_DEDX, track=0, t_ns=0.0) 
     """Straight track: deposits at the midpoints of equal steps, in path order."""
     d = np.asarray(direction, dtype=float)
     d = d / np.linalg.norm(d)
-    n = int(round(length / step))
+    n = round(length / step)
     s = (np.arange(n) + 0.5) * step
     p = np.asarray(start, dtype=float)[None, :] + s[:, None] * d[None, :]
     return Deposits(p[:, 0], p[:, 1], p[:, 2], np.full(n, float(t_ns)), np.full(n, dedx * step),
@@ -47,7 +47,7 @@ def particle_table(pdgs, ancestors=None, parents=None) -> np.ndarray:
 def quiet(config: DetectorConfig | None = None, **response) -> DetectorConfig:
     """A config with no noise, no dead wires and no zero-suppression (every pixel with charge kept)."""
     config = config or DetectorConfig()
-    settings = dict(noise_rms=(0.0, 0.0, 0.0), threshold=0.0, min_true_value=1e-12) | response
+    settings = {"noise_rms": (0.0, 0.0, 0.0), "threshold": 0.0, "min_true_value": 1e-12} | response
     resp = dataclasses.replace(config.response, **settings)
     dead = dataclasses.replace(config.dead_wires, fraction=(0.0, 0.0, 0.0))
     return dataclasses.replace(config, response=resp, dead_wires=dead)

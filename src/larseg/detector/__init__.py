@@ -13,24 +13,54 @@ Each :class:`PlaneWindow` holds ``image`` (float32, zero-suppressed), ``label``
 track id, -1 background) and the vertex (row, col) in the window.
 """
 
-from larseg.detector.calibration import peak_pixels
 from larseg.detector.config import (
-    ChargeConfig, CropConfig, DeadWireConfig, DetectorConfig, GeometryConfig, PlaneConfig, ReadoutConfig,
+    ChargeConfig,
+    CropConfig,
+    DeadWireConfig,
+    DetectorConfig,
+    GeometryConfig,
+    PlaneConfig,
+    ReadoutConfig,
     ResponseConfig,
 )
 from larseg.detector.crop import CropBox, CropError, crop_box
 from larseg.detector.deadwires import dead_wire_map
 from larseg.detector.geometry import Geometry, pixel_index
 from larseg.detector.planes import (
-    BACKGROUND, SHOWER, TRACK, PlaneTruth, PlaneWindow, Window, render, simulate_event, simulate_planes,
+    BACKGROUND,
+    SHOWER,
+    TRACK,
+    PlaneTruth,
+    PlaneWindow,
+    Window,
+    render,
+    simulate_planes,
 )
 from larseg.detector.response import drift_charge, recombination_factor
 
 __all__ = [
-    "BACKGROUND", "TRACK", "SHOWER",
-    "DetectorConfig", "GeometryConfig", "PlaneConfig", "ReadoutConfig", "ChargeConfig", "ResponseConfig",
-    "DeadWireConfig", "CropConfig",
-    "Geometry", "pixel_index", "dead_wire_map", "drift_charge", "recombination_factor",
-    "PlaneTruth", "PlaneWindow", "Window", "simulate_planes", "simulate_event", "render",
-    "CropBox", "CropError", "crop_box", "peak_pixels",
+    "BACKGROUND",
+    "SHOWER",
+    "TRACK",
+    "ChargeConfig",
+    "CropBox",
+    "CropConfig",
+    "CropError",
+    "DeadWireConfig",
+    "DetectorConfig",
+    "Geometry",
+    "GeometryConfig",
+    "PlaneConfig",
+    "PlaneTruth",
+    "PlaneWindow",
+    "ReadoutConfig",
+    "ResponseConfig",
+    "Window",
+    "crop_box",
+    "dead_wire_map",
+    "drift_charge",
+    "pixel_index",
+    "recombination_factor",
+    "render",
+    "simulate_planes",
 ]

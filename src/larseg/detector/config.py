@@ -108,8 +108,8 @@ class ChargeConfig:
     lifetime_us: float = 15000.0
     diffusion_long_cm2_per_s: float = 3.74
     diffusion_trans_cm2_per_s: float = 6.0
-    #: Steps longer than this are split into equal sub-steps along their direction [cm].
-    substep_cm: float = 0.1
+    #: Steps longer than this (half a wire pitch) are split into equal sub-steps along their direction [cm].
+    substep_cm: float = 0.15
 
     def __post_init__(self):
         if self.w_ion_ev <= 0 or self.field_kv_per_cm <= 0 or self.density_g_per_cm3 <= 0:

@@ -14,16 +14,20 @@ feasible offsets are scored at once and the best is exact; tests compare it
 with brute force.
 
 Ties: the window whose centre is nearest to the mean of the constraint points'
-pixels wins; then the smaller row offset, then the smaller column offset.
+(continuous) pixel coordinates wins; then the smaller row offset, then the
+smaller column offset. An event with no charge is thus centred on its vertex.
 
 Induction planes. Time is common to all planes, so U and V take the same rows.
 Their columns: the box's (y, z) rectangle projects onto a wider range of U (V)
 wires than a window holds (233 cm sin 60 + 153.6 cm cos 60 = 279 cm = 930
 wires for the default box), so the window is chosen by the same rule inside
-that range: it must contain the constraint points and maximise the plane's
-non-zero pixels in the box's rows (ties: nearest to the projection of the box
-centre, then smaller offset). Should the constraint points span more U (V)
-wires than a window holds, the window is centred on their mean instead.
+that range: it must lie inside the box's projection, contain the constraint
+points and maximise the plane's non-zero pixels in the box's rows (ties:
+nearest to the projection of the box centre, then smaller offset). If the
+projection is narrower than a window (a short box), the window must cover it
+instead. If no window satisfies both the projection and the constraint
+condition, only the constraints are kept; if the constraint points span more
+U (V) wires than a window holds, the window is centred on their mean.
 
 Windows always lie inside the plane images (no padding); a constraint point
 outside the image, or constraints that no window can hold, raise
@@ -115,23 +119,27 @@ def crop_box(planes: list[PlaneTruth], constraints, config: DetectorConfig | Non
         raise CropError("constraints must be one or more points (x, y, z[, t])")
     if not np.all(geometry.contains(points[:, 0], points[:, 1], points[:, 2])):
         raise CropError("a constraint point lies outside the active volume")
-    collection = planes[-1]
-    yp = geometry.planes[-1]
+    by_index = {p.plane: p for p in planes}
+    collection_index = len(geometry.planes) - 1
+    if collection_index not in by_index:
+        raise CropError("the cropping algorithm needs the collection plane")
+    collection = by_index[collection_index]
+    yp = geometry.planes[collection_index]
     if abs(yp.cos_y) > 1e-9:
         raise CropError("the cropping algorithm needs vertical collection wires")
     n_rows, n_wires = collection.shape
-    if h > n_rows or w > n_wires:
-        raise CropError(f"a {h}x{w} crop does not fit in the {n_rows}x{n_wires} collection image")
+    if any(h > p.shape[0] or w > p.shape[1] for p in planes):
+        raise CropError(f"a {h}x{w} crop does not fit in every plane image")
 
     proj = geometry.project(points)  # (plane, point, (row, wire))
-    rows_px = pixel_index(proj[-1, :, 0])
-    cols_px = pixel_index(proj[-1, :, 1])
+    rows_px = pixel_index(proj[collection_index, :, 0])
+    cols_px = pixel_index(proj[collection_index, :, 1])
     r_range = _offset_range(rows_px, h, n_rows, crop.margin)
     c_range = _offset_range(cols_px, w, n_wires, crop.margin)
     if r_range[0] > r_range[1] or c_range[0] > c_range[1]:
         raise CropError(f"no {h}x{w} collection window holds all constraint points inside the image")
     counts = window_counts(collection.row, collection.col, (h, w), r_range, c_range)
-    target = (float(proj[-1, :, 0].mean()), float(proj[-1, :, 1].mean()))
+    target = (float(proj[collection_index, :, 0].mean()), float(proj[collection_index, :, 1].mean()))
     r0, c0 = _best(counts, (r_range[0], c_range[0]), (h, w), target)
     n_nonzero = int(counts[r0 - r_range[0], c0 - c_range[0]])
 
@@ -151,7 +159,11 @@ def crop_box(planes: list[PlaneTruth], constraints, config: DetectorConfig | Non
         y_cm = (y0, y0 + hy)
 
     windows: list[Window] = []
-    for k, plane in enumerate(planes[:-1]):
+    for plane in planes:
+        k = plane.plane
+        if k == collection_index:
+            windows.append((r0, c0, h, w))
+            continue
         pl = geometry.planes[k]
         corners = pl.wire_coordinate(np.array([y_cm[0], y_cm[0], y_cm[1], y_cm[1]]),
                                      np.array([z_cm[0], z_cm[1], z_cm[0], z_cm[1]]))
@@ -173,5 +185,4 @@ def crop_box(planes: list[PlaneTruth], constraints, config: DetectorConfig | Non
             lefts = np.arange(lo, hi + 1)
             (c,) = _best(cum[lefts + w] - cum[lefts], (lo,), (w,), (0.5 * (k_min + k_max),))
         windows.append((r0, c, h, w))
-    windows.append((r0, c0, h, w))
     return CropBox(x_cm=x_cm, y_cm=y_cm, z_cm=z_cm, windows=windows, n_nonzero=n_nonzero)

@@ -21,8 +21,8 @@ from larseg.detector.config import DeadWireConfig, DetectorConfig
 def _plane_map(n_wires: int, fraction: float, seed: int, plane: int, mean_group: float, isolated: float) -> np.ndarray:
     rng = np.random.default_rng([seed, plane])
     dead = np.zeros(n_wires, dtype=bool)
-    target = int(round(fraction * n_wires))
-    grouped = target - int(round(isolated * target))
+    target = round(fraction * n_wires)
+    grouped = target - round(isolated * target)
     count = 0
     while count < grouped:
         length = min(int(rng.geometric(1.0 / mean_group)), grouped - count)

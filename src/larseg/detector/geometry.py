@@ -40,10 +40,6 @@ class PlaneGeometry:
         s = np.asarray(y, dtype=np.float64) * self.cos_y + np.asarray(z, dtype=np.float64) * self.cos_z
         return (s - self.wire0_cm) / self.pitch_cm
 
-    def wire_direction(self) -> np.ndarray:
-        """Unit vector (y, z) along the wires (the wire coordinate is constant along it)."""
-        return np.array([self.cos_z, -self.cos_y])
-
 
 class Geometry:
     """Geometry and timing of a :class:`DetectorConfig`, with the conversions the simulation needs."""

@@ -37,7 +37,7 @@ from larseg.detector.config import DetectorConfig
 from larseg.detector.deadwires import dead_wire_map
 from larseg.detector.geometry import Geometry
 from larseg.detector.response import DriftedCharge, drift_charge, gaussian_pixel_weights
-from larseg.physics.truth import Deposits, SimEvent, is_shower_pdg
+from larseg.physics.truth import Deposits, is_shower_pdg
 
 BACKGROUND, TRACK, SHOWER = 0, 1, 2
 
@@ -198,11 +198,6 @@ def simulate_planes(deposits: Deposits, particles: np.ndarray, vertex, config: D
     return out
 
 
-def simulate_event(event: SimEvent, config: DetectorConfig | None, rng: np.random.Generator) -> list[PlaneTruth]:
-    """:func:`simulate_planes` for a transport result (vertex made at t = 0)."""
-    return simulate_planes(event.deposits, event.particles, event.vertex, config, rng)
-
-
 def render(planes: list[PlaneTruth], windows: list[Window] | None = None) -> list[PlaneWindow]:
     """Dense arrays of each plane's window (default: the whole plane).
 
@@ -215,7 +210,7 @@ def render(planes: list[PlaneTruth], windows: list[Window] | None = None) -> lis
     for p, win in zip(planes, windows):
         r0, c0, nr, nc = (int(v) for v in win)
         image = np.zeros((nr, nc), dtype=np.float32)
-        label = np.zeros((nr, nc), dtype=np.uint8)
+        label = np.full((nr, nc), BACKGROUND, dtype=np.uint8)
         instance = np.full((nr, nc), -1, dtype=np.int32)
         r, c = p.row - r0, p.col - c0
         inside = (r >= 0) & (r < nr) & (c >= 0) & (c < nc)

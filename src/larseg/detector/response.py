@@ -101,8 +101,7 @@ def drift_charge(deposits: Deposits, config: DetectorConfig | None = None, geome
     electrons = de * 1e6 / c.w_ion_ev * recombination_factor(dedx, c)
 
     # Sub-steps: equal charge at the centres of n equal pieces of the step, along its axis.
-    n_sub = np.where(point, 1, np.ceil(dx / c.substep_cm).astype(np.int64))
-    n_sub = np.maximum(n_sub, 1)
+    n_sub = np.where(point, 1, np.ceil(dx / c.substep_cm)).astype(np.int64)
     long_steps = np.flatnonzero(n_sub > 1)
     axis = np.zeros((len(idx), 3))
     if len(long_steps):
@@ -115,7 +114,7 @@ def drift_charge(deposits: Deposits, config: DetectorConfig | None = None, geome
     x = deposits.x[src] + along * axis[rep, 0]
     y = deposits.y[src] + along * axis[rep, 1]
     z = deposits.z[src] + along * axis[rep, 2]
-    # A sub-step pushed across the active boundary keeps its charge; clip it back inside.
+    # A sub-step pushed past the anode or cathode keeps its charge on that plane (no negative drift).
     g = config.geometry
     x = np.clip(x, g.x_min_cm, g.x_max_cm)
 

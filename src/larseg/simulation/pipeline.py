@@ -36,7 +36,7 @@ def _has_michel(particles: np.ndarray) -> bool:
 def _constraints(config: SimulationConfig, interaction: Interaction, particles: np.ndarray) -> np.ndarray:
     """The CRA constraint points: the vertex, or for Michel events the muon's decay point."""
     if interaction.mode == "michel":
-        return particles["end"][0:1, :3].copy()
+        return particles["end"][0:1, :4].copy()  # with the decay time: its charge arrives later
     return np.asarray(interaction.vertex, dtype=np.float64)[None, :]
 
 

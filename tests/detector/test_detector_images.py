@@ -6,8 +6,8 @@ import dataclasses
 
 import numpy as np
 import pytest
-
 from detector_helpers import line, particle_table, quiet
+
 from larseg.config.base import from_dict, to_dict
 from larseg.detector import DetectorConfig, dead_wire_map, render, simulate_planes
 from larseg.detector.calibration import isotropic_mip_peaks, peak_mode

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from detector_helpers import line, particle_table
+
 from larseg.config.base import from_dict, from_yaml, to_dict, to_yaml
 from larseg.detector import DetectorConfig, dead_wire_map, render, simulate_planes
 from larseg.errors import ConfigError

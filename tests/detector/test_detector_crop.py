@@ -7,10 +7,18 @@ import math
 
 import numpy as np
 import pytest
-
 from detector_helpers import line, particle_table
+
 from larseg.detector import (
-    CropConfig, CropError, DetectorConfig, GeometryConfig, PlaneConfig, PlaneTruth, ReadoutConfig, crop_box, render,
+    CropConfig,
+    CropError,
+    DetectorConfig,
+    GeometryConfig,
+    PlaneConfig,
+    PlaneTruth,
+    ReadoutConfig,
+    crop_box,
+    render,
     simulate_planes,
 )
 from larseg.detector.crop import window_counts
@@ -104,7 +112,7 @@ def test_cra_equals_brute_force_on_small_detectors(seed):
             crop_box(planes, points, config)
         return
     box = crop_box(planes, points, config)
-    (neg_count, dist, _), (r0, c0) = brute_force_best(dense_y, (h, w), feasible, (row_c.mean(), col_c.mean()))
+    (neg_count, _, _), (r0, c0) = brute_force_best(dense_y, (h, w), feasible, (row_c.mean(), col_c.mean()))
     assert box.windows[2] == (r0, c0, h, w)
     assert box.n_nonzero == -neg_count
 

@@ -6,10 +6,18 @@ import dataclasses
 
 import numpy as np
 import pytest
+from detector_helpers import MIP_DEDX, W_ION, line, particle_table, quiet
 from scipy.stats import norm
 
-from detector_helpers import MIP_DEDX, W_ION, line, particle_table, quiet
-from larseg.detector import ChargeConfig, DetectorConfig, Geometry, drift_charge, recombination_factor, render, simulate_planes
+from larseg.detector import (
+    ChargeConfig,
+    DetectorConfig,
+    Geometry,
+    drift_charge,
+    recombination_factor,
+    render,
+    simulate_planes,
+)
 from larseg.physics.truth import Deposits
 
 V_DRIFT = 0.1114  # cm/us
