@@ -26,17 +26,20 @@ def entry_rng(seed: int, index: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence([int(seed), int(index)]))
 
 
-def _has_michel(particles: np.ndarray) -> bool:
+def _michel_rows(particles: np.ndarray) -> np.ndarray:
+    """Rows of the decay electrons of the primary muon (track 0)."""
     from larseg.physics.truth import is_shower_pdg
 
-    return bool(np.any((particles["process"] == b"Decay") & is_shower_pdg(particles["pdg"])
-                       & (particles["parent_id"] == 0)))
+    return np.flatnonzero((particles["process"] == b"Decay") & is_shower_pdg(particles["pdg"])
+                          & (particles["parent_id"] == 0))
 
 
 def _constraints(config: SimulationConfig, interaction: Interaction, particles: np.ndarray) -> np.ndarray:
-    """The CRA constraint points: the vertex, or for Michel events the muon's decay point."""
+    """The CRA constraint points: the vertex, or for Michel events the decay point and time."""
     if interaction.mode == "michel":
-        return particles["end"][0:1, :4].copy()  # with the decay time: its charge arrives later
+        rows = _michel_rows(particles)
+        point = particles["start"][rows[0]] if len(rows) else particles["end"][0]
+        return point[None, :4].copy()  # with the decay time: its charge arrives later
     return np.asarray(interaction.vertex, dtype=np.float64)[None, :]
 
 
@@ -87,7 +90,7 @@ def simulate_entry(config: SimulationConfig, seed: int, index: int, timer: Stage
         event = transport(interaction.as_array(), rng, config.physics)
         timer.lap("transport")
         if config.generator.kind != "michel" or not config.generator.michel.require_michel \
-                or _has_michel(event.particles):
+                or len(_michel_rows(event.particles)):
             break
     else:
         raise RuntimeError(f"no decaying muon in {tries} tries (event {index}, seed {seed})")

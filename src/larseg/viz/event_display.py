@@ -39,6 +39,16 @@ def _zoom_box(planes: Sequence[PlaneImage], margin: int = 20) -> list[tuple[slic
     return boxes
 
 
+def _block_max(a: np.ndarray, f: int) -> np.ndarray:
+    """Max over f x f blocks: thin tracks stay visible when a large image is drawn small."""
+    if f <= 1:
+        return a
+    r, c = (-(-n // f) * f for n in a.shape)
+    pad = np.full((r, c), a.min() if a.size else 0, dtype=a.dtype)
+    pad[: a.shape[0], : a.shape[1]] = a
+    return pad.reshape(r // f, f, c // f, f).max(axis=(1, 3))
+
+
 def _instance_rgb(instance: np.ndarray) -> np.ndarray:
     rgb = np.zeros(instance.shape + (3,))
     ids = np.unique(instance[instance >= 0])
@@ -49,11 +59,12 @@ def _instance_rgb(instance: np.ndarray) -> np.ndarray:
 
 
 def draw_planes(planes: Sequence[PlaneImage], title: str = "", zoom: bool = True,
-                vmax: float = 150.0, extra_panels=None) -> plt.Figure:
+                vmax: float = 150.0, extra_panels=None, max_pixels: int = 600) -> plt.Figure:
     """Figure with one row per plane: input | truth labels | instances (| extra panels).
 
     ``extra_panels`` is an optional list of ``(name, draw(ax, plane_index, sl))``
-    callables used by prediction displays.
+    callables used by prediction displays. Planes larger than ``max_pixels``
+    are shown as the maximum over blocks of pixels, so thin tracks stay visible.
     """
     extra_panels = extra_panels or []
     n_cols = 3 + len(extra_panels)
@@ -63,8 +74,9 @@ def draw_planes(planes: Sequence[PlaneImage], title: str = "", zoom: bool = True
         name = PLANE_NAMES[plane.meta.projection_id] if plane.meta.projection_id < 3 else str(plane.meta.projection_id)
         r0 = sl[0].start or 0
         c0 = sl[1].start or 0
-        img = plane.image[sl]
-        extent = (c0 - 0.5, c0 + img.shape[1] - 0.5, r0 + img.shape[0] - 0.5, r0 - 0.5)
+        f = max(1, -(-max(plane.image[sl].shape) // max_pixels))
+        img = _block_max(plane.image[sl], f)
+        extent = (c0 - 0.5, c0 + img.shape[1] * f - 0.5, r0 + img.shape[0] * f - 0.5, r0 - 0.5)
         ax = axes[i, 0]
         shown = np.ma.masked_where(img <= 0, img)
         cmap = plt.get_cmap("jet").copy()
@@ -73,13 +85,13 @@ def draw_planes(planes: Sequence[PlaneImage], title: str = "", zoom: bool = True
         fig.colorbar(im, ax=ax, fraction=0.046, pad=0.02, label="pixel value")
         ax.set_title(f"plane {name}: image")
         ax = axes[i, 1]
-        ax.imshow(plane.label[sl], cmap=LABEL_COLOURS, vmin=0, vmax=2, extent=extent, interpolation="nearest")
+        ax.imshow(_block_max(plane.label[sl], f), cmap=LABEL_COLOURS, vmin=0, vmax=2, extent=extent, interpolation="nearest")
         ax.set_title(f"plane {name}: truth (track yellow, shower cyan)", fontsize=8)
         ax = axes[i, 2]
-        ax.imshow(_instance_rgb(plane.instance[sl]), extent=extent, interpolation="nearest")
+        ax.imshow(_instance_rgb(_block_max(plane.instance[sl], f)), extent=extent, interpolation="nearest")
         ax.set_title(f"plane {name}: instances")
         for k, (panel_name, draw) in enumerate(extra_panels):
-            draw(axes[i, 3 + k], i, sl, extent)
+            draw(axes[i, 3 + k], i, sl, extent, f)
             axes[i, 3 + k].set_title(f"plane {name}: {panel_name}", fontsize=8)
         for ax in axes[i]:
             if plane.vertex is not None:
