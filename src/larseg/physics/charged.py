@@ -37,7 +37,15 @@ from larseg.physics import samplers
 from larseg.physics.config import PhysicsConfig
 from larseg.physics.fluctuations import fluctuate
 from larseg.physics.stopping import (
-    BREMS, DECAY, DELTA, INELASTIC, IS_LEPTON_E, N_PROCESSES, SPECIES_MASS, SPIN_HALF, SpeciesTables,
+    BREMS,
+    DECAY,
+    DELTA,
+    INELASTIC,
+    IS_LEPTON_E,
+    N_PROCESSES,
+    SPECIES_MASS,
+    SPIN_HALF,
+    SpeciesTables,
     species_tables,
 )
 from larseg.physics.truth import Deposits
@@ -46,6 +54,8 @@ from larseg.physics.truth import Deposits
 STOP, NULL = -1, -2
 #: End state of a particle that left the bounding box.
 ESCAPED = -3
+#: End state of a particle that reached its path budget inside the box: it is continued in the next round.
+CAP = -4
 
 
 @dataclass
@@ -137,10 +147,17 @@ def _w_max(t: np.ndarray, species: np.ndarray, cfg: PhysicsConfig) -> np.ndarray
     return np.minimum(tm, cfg.delta_threshold) if cfg.enable_delta_rays else tm
 
 
-def _discrete_events(batch: Batch, tab: SpeciesTables, cfg: PhysicsConfig, rng: np.random.Generator) -> _Segments:
-    """Segments between discrete events of every particle, ordered by particle then along the track."""
+def _discrete_events(batch: Batch, t_cap: np.ndarray, tab: SpeciesTables, cfg: PhysicsConfig,
+                     rng: np.random.Generator) -> _Segments:
+    """Segments between discrete events of every particle, ordered by particle then along the track.
+
+    A particle's last segment ends at the tracking cut (STOP) or, where
+    ``t_cap`` is higher, at ``t_cap`` (CAP: its path budget is used up).
+    """
     sp = batch.species
-    t_stop = tab.stop_energy[sp]
+    capped = t_cap > tab.stop_energy[sp]
+    t_stop = np.where(capped, t_cap, tab.stop_energy[sp])
+    end_kind = np.where(capped, CAP, STOP)
     kinetic = batch.kinetic.copy()
     parts: list[tuple[np.ndarray, ...]] = []
 
@@ -157,7 +174,7 @@ def _discrete_events(batch: Batch, tab: SpeciesTables, cfg: PhysicsConfig, rng: 
         target = tab.depth_of(s, kinetic[alive]) - rng.exponential(size=alive.size)
         ends = target <= depth_stop[alive]
         done = alive[ends]
-        record(done, kinetic[done], t_stop[done], STOP, 0.0)
+        record(done, kinetic[done], t_stop[done], end_kind[done], 0.0)
         ev, s_ev = alive[~ends], s[~ends]
         t_ev = np.clip(tab.energy_of_depth(s_ev, target[~ends]), t_stop[ev], kinetic[ev])
         rates = np.stack([tab.rates[k](s_ev, t_ev) for k in range(N_PROCESSES)], axis=1)
@@ -217,15 +234,23 @@ def transport_charged(batch: Batch, cfg: PhysicsConfig, rng: np.random.Generator
     tab = tables_for(cfg)
     n = len(batch.kinetic)
     sp = batch.species
-    segs = _discrete_events(batch, tab, cfg, rng)
+    r_total = tab.range_of(sp, batch.kinetic)
 
     # range straggling: stretch each heavy particle's path
     stretch = np.ones(n)
     if cfg.enable_range_straggling:
         heavy = ~IS_LEPTON_E[sp]
-        r_tot = tab.range_of(sp[heavy], batch.kinetic[heavy])
-        sigma = np.sqrt(tab.straggling(sp[heavy], batch.kinetic[heavy])) / np.maximum(r_tot, 1e-12)
+        sigma = np.sqrt(tab.straggling(sp[heavy], batch.kinetic[heavy])) / np.maximum(r_total[heavy], 1e-12)
         stretch[heavy] = np.clip(1.0 + sigma * rng.standard_normal(heavy.sum()), 0.7, 1.3)
+
+    # path budget in a box: trajectories are built up to 1.5x the straight distance to the wall
+    # plus 10 cm; a particle still inside then is continued (CAP) rather than built in vain.
+    t_cap = np.zeros(n)
+    if cfg.bounding_box is not None:
+        budget = 1.5 * _box_exit(batch.pos, batch.direction, cfg.bounding_box) + 10.0
+        r_cap = r_total - budget / stretch
+        t_cap = np.where(r_cap > 0, tab.energy_of(sp, np.maximum(r_cap, 0.0)), 0.0)
+    segs = _discrete_events(batch, t_cap, tab, cfg, rng)
 
     # steps of every segment on the residual-range grid
     seg_sp = sp[segs.particle]
@@ -358,7 +383,7 @@ def transport_charged(batch: Batch, cfg: PhysicsConfig, rng: np.random.Generator
     end_state[escaped] = ESCAPED
 
     # e+- that stopped: what is left below the cut is deposited at the end point
-    rest = np.nonzero(~escaped & IS_LEPTON_E[sp] & (end_kinetic > 0))[0]
+    rest = np.nonzero((end_state == STOP) & IS_LEPTON_E[sp] & (end_kinetic > 0))[0]
     if rest.size:
         dx = np.maximum(tab.range_of(sp[rest], end_kinetic[rest]), 1e-3)
         dep_parts.append((end_pos[rest], end_time[rest], end_kinetic[rest], dx, batch.track[rest]))
@@ -383,5 +408,17 @@ def transport_charged(batch: Batch, cfg: PhysicsConfig, rng: np.random.Generator
     return ChargedResult(deposits, events, end_pos, end_time, end_dir, end_kinetic, end_state, length)
 
 
-__all__ = ["Batch", "ChargedResult", "Events", "ESCAPED", "INELASTIC", "DECAY", "DELTA", "STOP",
-           "transport_charged", "inside_box", "tables_for"]
+__all__ = [
+    "CAP",
+    "DECAY",
+    "DELTA",
+    "ESCAPED",
+    "INELASTIC",
+    "STOP",
+    "Batch",
+    "ChargedResult",
+    "Events",
+    "inside_box",
+    "tables_for",
+    "transport_charged",
+]

@@ -27,14 +27,19 @@ def normalize(v: np.ndarray) -> np.ndarray:
 
 def deflect(direction: np.ndarray, cos_theta: np.ndarray, phi: np.ndarray) -> np.ndarray:
     """Directions at polar angle ``theta`` and azimuth ``phi`` around ``direction``, shape (n, 3)."""
-    d = direction
-    # a unit vector perpendicular to d: cross with the axis least aligned with d
-    helper = np.zeros_like(d)
-    helper[np.arange(len(d)), np.argmin(np.abs(d), axis=1)] = 1.0
-    u = normalize(np.cross(d, helper))
-    v = np.cross(d, u)
+    dx, dy, dz = direction[:, 0], direction[:, 1], direction[:, 2]
+    # u: a unit vector perpendicular to d (d x z, or d x x where d is near z); v = d x u
+    near_z = np.abs(dz) > 0.9
+    ux = np.where(near_z, 0.0, dy)
+    uy = np.where(near_z, dz, -dx)
+    uz = np.where(near_z, -dy, 0.0)
+    norm = np.sqrt(ux * ux + uy * uy + uz * uz)
+    ux, uy, uz = ux / norm, uy / norm, uz / norm
+    vx, vy, vz = dy * uz - dz * uy, dz * ux - dx * uz, dx * uy - dy * ux
     sin_t = np.sqrt(np.clip(1.0 - cos_theta * cos_theta, 0.0, None))
-    return (d * cos_theta[:, None] + u * (sin_t * np.cos(phi))[:, None] + v * (sin_t * np.sin(phi))[:, None])
+    a, b = sin_t * np.cos(phi), sin_t * np.sin(phi)
+    return np.stack([dx * cos_theta + ux * a + vx * b, dy * cos_theta + uy * a + vy * b,
+                     dz * cos_theta + uz * a + vz * b], axis=1)
 
 
 # --- quaternions

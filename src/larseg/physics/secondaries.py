@@ -20,12 +20,12 @@ class Secondaries:
     kinetic: np.ndarray  # (n,) MeV
 
     @classmethod
-    def empty(cls) -> "Secondaries":
+    def empty(cls) -> Secondaries:
         return cls(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, 3)),
                    np.zeros(0), np.zeros((0, 3)), np.zeros(0))
 
     @classmethod
-    def make(cls, parent, pdg, process, pos, time, direction, kinetic) -> "Secondaries":
+    def make(cls, parent, pdg, process, pos, time, direction, kinetic) -> Secondaries:
         n = len(kinetic)
         return cls(
             np.broadcast_to(np.asarray(parent, dtype=np.int64), (n,)).copy(),
@@ -38,13 +38,13 @@ class Secondaries:
         )
 
     @classmethod
-    def concatenate(cls, parts: "list[Secondaries]") -> "Secondaries":
+    def concatenate(cls, parts: list[Secondaries]) -> Secondaries:
         parts = [p for p in parts if len(p)]
         if not parts:
             return cls.empty()
         return cls(*(np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(cls)))
 
-    def select(self, mask) -> "Secondaries":
+    def select(self, mask) -> Secondaries:
         return Secondaries(*(getattr(self, f.name)[mask] for f in fields(self)))
 
     def __len__(self) -> int:

@@ -155,7 +155,7 @@ def brems_rate(t: np.ndarray, k_cut: float) -> np.ndarray:
 
 def heavy_delta_rate(t: np.ndarray, mass: float, cut: float, spin_half: bool) -> np.ndarray:
     """Delta rays above ``cut`` per cm from a heavy particle (PDG eq. 34.6 integrated)."""
-    beta2, gamma, _ = kinematics(t, mass)
+    beta2, _gamma, _ = kinematics(t, mass)
     tmax = t_max(t, mass)
     w = np.maximum(tmax, cut)
     e = t + mass
@@ -317,7 +317,7 @@ def species_tables(delta_cut: float, brems_cut: float, electron_cut: float,
     )
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _csda_table(pdg: int) -> tuple[np.ndarray, np.ndarray]:
     mass = SPECIES_MASS[int(species_index(pdg))]
     dedx = stopping_power(pdg, _GRID)

@@ -22,7 +22,7 @@ import numpy as np
 from larseg.physics import constants as C
 from larseg.physics import kinematics as K
 from larseg.physics import samplers
-from larseg.physics.charged import DECAY, DELTA, ESCAPED, INELASTIC, STOP, Batch, inside_box, transport_charged
+from larseg.physics.charged import CAP, DECAY, DELTA, ESCAPED, INELASTIC, STOP, Batch, inside_box, transport_charged
 from larseg.physics.config import PhysicsConfig
 from larseg.physics.decays import at_rest, decay_in_flight, pi0_decay
 from larseg.physics.em import local_dx, transport_photons
@@ -53,8 +53,12 @@ class _Pending:
     direction: np.ndarray
     kinetic: np.ndarray
 
-    def select(self, mask) -> "_Pending":
+    def select(self, mask) -> _Pending:
         return _Pending(*(getattr(self, f.name)[mask] for f in fields(self)))
+
+    @staticmethod
+    def join(a: _Pending, b: _Pending) -> _Pending:
+        return _Pending(*(np.concatenate([getattr(a, f.name), getattr(b, f.name)]) for f in fields(_Pending)))
 
     def __len__(self) -> int:
         return len(self.track)
@@ -76,9 +80,9 @@ class _Ledger:
         ancestor = ids if primary else self.ancestor[s.parent]
         mass = mass_of(s.pdg)
         p = np.sqrt(s.kinetic * (s.kinetic + 2.0 * mass))
-        self.rows.append(dict(parent=s.parent, ancestor=ancestor, pdg=s.pdg, process=s.process,
-                              start=np.column_stack([s.pos, s.time]), momentum=p[:, None] * s.direction,
-                              energy_init=s.kinetic + mass, kinetic=s.kinetic))
+        self.rows.append({"parent": s.parent, "ancestor": ancestor, "pdg": s.pdg, "process": s.process,
+                              "start": np.column_stack([s.pos, s.time]), "momentum": p[:, None] * s.direction,
+                              "energy_init": s.kinetic + mass, "kinetic": s.kinetic})
         self.ancestor = np.concatenate([self.ancestor, ancestor])
         self.size += n
         return _Pending(ids, s.pdg, s.pos, s.time, s.direction, s.kinetic)
@@ -119,9 +123,9 @@ class _Ledger:
             out["momentum"] = cols["momentum"]
             out["energy_init"] = cols["energy_init"]
             out["kinetic"] = cols["kinetic"]
-        for track, end, length, escape in self.ends:
+        for track, end, length, escape in self.ends:  # a continued particle has several records
             out["end"][track] = end
-            out["length"][track] = length
+            np.add.at(out["length"], track, length)
             out["energy_escape"][track] = escape
         out["energy_deposit"] = np.bincount(deposits.track, weights=deposits.de, minlength=self.size)
         return out, deposits
@@ -185,8 +189,7 @@ def _round(pending: _Pending, ledger: _Ledger, cfg: PhysicsConfig, rng: np.rando
         q = pending.select(pi0)
         ledger.finish(q.track, q.pos, q.time, 0.0, 0.0)
         photons = ledger.admit(pi0_decay(q.track, q.pos, q.time, q.direction, q.kinetic, rng), cfg)
-        pending = _Pending(*(np.concatenate([getattr(pending.select(~pi0), f.name), getattr(photons, f.name)])
-                             for f in fields(_Pending)))
+        pending = _Pending.join(pending.select(~pi0), photons)
 
     gam = pending.pdg == C.PHOTON
     if gam.any():
@@ -197,12 +200,16 @@ def _round(pending: _Pending, ledger: _Ledger, cfg: PhysicsConfig, rng: np.rando
         made.append(res.secondaries)
 
     ch = pending.select(~gam)
+    continued = ch.select(np.zeros(len(ch), dtype=bool))
     if len(ch):
-        made.append(_charged(ch, ledger, cfg, rng))
-    return ledger.admit(Secondaries.concatenate(made), cfg)
+        secondaries, continued = _charged(ch, ledger, cfg, rng)
+        made.append(secondaries)
+    return _Pending.join(ledger.admit(Secondaries.concatenate(made), cfg), continued)
 
 
-def _charged(ch: _Pending, ledger: _Ledger, cfg: PhysicsConfig, rng: np.random.Generator) -> Secondaries:
+def _charged(ch: _Pending, ledger: _Ledger, cfg: PhysicsConfig,
+             rng: np.random.Generator) -> tuple[Secondaries, _Pending]:
+    """Transport charged particles; return their secondaries and the particles to continue."""
     batch = Batch(ch.track, ch.pdg, species_index(ch.pdg), ch.pos, ch.time, ch.direction, ch.kinetic)
     res = transport_charged(batch, cfg, rng)
     ledger.deposits.append(res.deposits)
@@ -242,5 +249,7 @@ def _charged(ch: _Pending, ledger: _Ledger, cfg: PhysicsConfig, rng: np.random.G
         out.append(Secondaries.make(both([ch.track[pos]] * 2), C.PHOTON, C.PROC["annihil"],
                                     both([end[0][pos]] * 2), both([end[1][pos]] * 2), both([axis, -axis]),
                                     np.full(2 * pos.size, C.ELECTRON_MASS)))
-    return Secondaries.concatenate(out)
+    cont = state == CAP
+    continued = _Pending(ch.track[cont], ch.pdg[cont], end[0][cont], end[1][cont], end[2][cont], end[3][cont])
+    return Secondaries.concatenate(out), continued
 

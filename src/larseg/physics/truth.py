@@ -57,12 +57,12 @@ class Deposits:
     track: np.ndarray
 
     @classmethod
-    def empty(cls) -> "Deposits":
+    def empty(cls) -> Deposits:
         f = np.zeros(0, dtype=np.float64)
         return cls(f, f, f, f, f, f, np.zeros(0, dtype=np.int32))
 
     @classmethod
-    def concatenate(cls, parts: "list[Deposits]") -> "Deposits":
+    def concatenate(cls, parts: list[Deposits]) -> Deposits:
         if not parts:
             return cls.empty()
         return cls(
@@ -73,7 +73,7 @@ class Deposits:
     def __len__(self) -> int:
         return len(self.de)
 
-    def select(self, mask) -> "Deposits":
+    def select(self, mask) -> Deposits:
         return Deposits(self.x[mask], self.y[mask], self.z[mask], self.t[mask], self.de[mask], self.dx[mask], self.track[mask])
 
 
