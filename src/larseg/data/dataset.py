@@ -1,0 +1,82 @@
+"""PyTorch datasets over larseg files: random access by entry, one HDF5 handle per worker."""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from larseg.data.larcv3 import Larcv3File
+from larseg.data.products import INSTANCE, SEGMENT, VERTEX, WIRE
+from larseg.errors import DataFileError
+
+
+class PlaneDataset(Dataset):
+    """One wire plane of every entry of one or more files, as dense tensors.
+
+    Items are dicts: ``image`` (1, rows, wires) float32 with pixels below
+    ``threshold`` set to 0, ``label`` (rows, wires) int64 (0 background,
+    1 track, 2 shower; 0 wherever the thresholded image is 0), ``instance``
+    (rows, wires) int64 (-1 background), ``vertex`` (2,) float32 (row, col of
+    the vertex pixel; NaN if the plane's window misses it), ``index`` (int, the global entry).
+    ``labels=False`` reads only the image (for files without truth).
+    """
+
+    def __init__(self, files: Sequence[str | Path], plane: int = 2, threshold: float = 10.0, labels: bool = True):
+        self.files = [Larcv3File(f) for f in files]
+        self.plane = int(plane)
+        self.threshold = float(threshold)
+        self.labels = labels
+        self.offsets = np.cumsum([0] + [f.n_entries for f in self.files]).tolist()
+        for f in self.files:
+            if WIRE not in f.products["sparse2d"]:
+                raise DataFileError(f.path, f"no sparse2d '{WIRE}' product: not a wire-image file")
+            if labels and SEGMENT not in f.products["sparse2d"]:
+                raise DataFileError(f.path, f"no sparse2d '{SEGMENT}' product: the file has no labels")
+
+    def __len__(self) -> int:
+        return self.offsets[-1]
+
+    def locate(self, index: int) -> tuple[Larcv3File, int]:
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        k = bisect_right(self.offsets, index) - 1
+        return self.files[k], index - self.offsets[k]
+
+    def _projection(self, images, f: Larcv3File, what: str):
+        for img in images:
+            if img.meta.projection_id == self.plane:
+                return img
+        raise DataFileError(f.path, f"{what} has no projection {self.plane}")
+
+    def __getitem__(self, index: int) -> dict:
+        f, entry = self.locate(index)
+        wire = self._projection(f.sparse2d(WIRE, entry), f, WIRE)
+        image = wire.dense()
+        image[image < self.threshold] = 0.0
+        item = {"image": torch.from_numpy(image[None].copy()), "index": index}
+        if not self.labels:
+            return item
+        label = self._projection(f.sparse2d(SEGMENT, entry), f, SEGMENT).dense().astype(np.int64)
+        label[image == 0] = 0
+        if label.max(initial=0) > 2 or label.min(initial=0) < 0:
+            raise DataFileError(f.path, f"entry {entry}: labels outside 0..2")
+        item["label"] = torch.from_numpy(label)
+        if INSTANCE in f.products["cluster2d"]:
+            inst = self._projection(f.cluster2d(INSTANCE, entry), f, INSTANCE).dense_ids().astype(np.int64)
+            inst[image == 0] = -1
+        else:
+            inst = np.full(image.shape, -1, dtype=np.int64)
+        item["instance"] = torch.from_numpy(inst)
+        vertex = np.full(2, np.nan, dtype=np.float32)
+        if VERTEX in f.products["sparse2d"]:
+            v = self._projection(f.sparse2d(VERTEX, entry), f, VERTEX)
+            if len(v.index):
+                row, col = v.rows_cols()
+                vertex[:] = (row[0], col[0])
+        item["vertex"] = torch.from_numpy(vertex)
+        return item

@@ -1,0 +1,602 @@
+"""Reading and writing the larcv3 HDF5 layout with h5py.
+
+larcv3 (DeepLearnPhysics) stores each product type in flat, chunked, gzip
+compressed tables linked by ``(first, N)`` extents; see ``docs/data-format.md``
+for the products larseg uses and ``../shared/docs/larcv3-layout.md`` for the
+layout. This module implements it without the larcv3 library:
+
+* :class:`Larcv3Writer` appends events to a temporary ``<name>.partial`` file
+  that is renamed to its final name only by :meth:`Larcv3Writer.close`; an
+  interrupted run never leaves a file that looks complete, and
+  ``Larcv3Writer(path, resume=True)`` continues an interrupted one.
+* :class:`Larcv3File` reads any entry at random, opening one HDF5 handle per
+  process (safe in PyTorch ``DataLoader`` workers), and checks what it reads:
+  a bad file raises :class:`~larseg.errors.DataFileError` with one line naming
+  the file and the problem.
+
+Pixel order (the larcv convention, matching files written by larcv3): a 2D
+image has ``number_of_voxels = (n_wires, n_rows)``, dimension 0 along the wires
+and dimension 1 along time, and voxel ``id = wire * n_rows + row``. larseg's
+dense images are ``(rows = time, columns = wire)``; :meth:`SparseImage.dense`
+and :func:`sparse_from_dense` convert.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+import h5py
+import numpy as np
+
+from larseg.errors import DataFileError
+
+# --- the larcv3 table dtypes (field names, offsets and sizes as larcv 3.5.1 writes them)
+
+EVENT_ID_DTYPE = np.dtype([("run", "<i8"), ("subrun", "<i8"), ("event", "<i8")])
+EXTENTS_DTYPE = np.dtype({"names": ["first", "N"], "formats": ["<u8", "<u4"], "offsets": [0, 8], "itemsize": 16})
+ID_EXTENTS_DTYPE = np.dtype([("first", "<u8"), ("N", "<u4"), ("ID", "<u4")])
+VOXEL_DTYPE = np.dtype({"names": ["id", "value"], "formats": ["<u8", "<f4"], "offsets": [0, 8], "itemsize": 16})
+IMAGE_META_DTYPE = np.dtype(
+    {
+        "names": ["valid", "projection_id", "image_sizes", "number_of_voxels", "origin"],
+        "formats": ["u1", "<u8", ("<f8", (2,)), ("<u8", (2,)), ("<f8", (2,))],
+        "offsets": [0, 8, 16, 32, 48],
+        "itemsize": 72,
+    }
+)
+_VEC4 = np.dtype([("x", "<f8"), ("y", "<f8"), ("z", "<f8"), ("t", "<f8")])
+LARCV_PARTICLE_DTYPE = np.dtype(
+    {
+        "names": [
+            "id", "mcst_index", "mct_index", "shape", "current_type", "interaction_type", "trackid", "pdg",
+            "px", "py", "pz", "vtx", "end_pt", "first_step", "last_step", "dist_travel", "energy_init",
+            "energy_deposit", "process", "parent_trackid", "parent_pdg", "parent_vtx", "ancestor_trackid",
+            "ancestor_pdg", "ancestor_vtx",
+        ],
+        "formats": [
+            "<u2", "<u2", "<u2", "<i4", "<i2", "<i2", "<u4", "<i4", "<f8", "<f8", "<f8", _VEC4, _VEC4, _VEC4,
+            _VEC4, "<f8", "<f8", "<f8", "S64", "<u4", "<i4", _VEC4, "<u4", "<i4", _VEC4,
+        ],
+        "offsets": [0, 2, 4, 8, 12, 14, 16, 20, 24, 32, 40, 48, 80, 112, 144, 176, 184, 192, 200, 264, 268,
+                    272, 304, 308, 312],
+        "itemsize": 344,
+    }
+)
+#: larcv's "invalid" markers for unsigned fields.
+INVALID_U2 = 0xFFFF
+INVALID_U4 = 0xFFFFFFFF
+
+#: Products per type: table name -> dtype, in the order larcv3 links them.
+_TABLES = {
+    "sparse2d": {"extents": EXTENTS_DTYPE, "voxel_extents": ID_EXTENTS_DTYPE, "voxels": VOXEL_DTYPE,
+                 "image_meta": IMAGE_META_DTYPE},
+    "cluster2d": {"extents": EXTENTS_DTYPE, "projection_extents": ID_EXTENTS_DTYPE,
+                  "cluster_extents": ID_EXTENTS_DTYPE, "voxels": VOXEL_DTYPE, "image_meta": IMAGE_META_DTYPE},
+    "particle": {"extents": EXTENTS_DTYPE, "particles": LARCV_PARTICLE_DTYPE},
+}
+_CHUNK_ROWS = {"voxels": 16384, "particles": 256, "cluster_extents": 1024}
+PRODUCT_TYPES = tuple(_TABLES)
+
+
+def group_name(product_type: str, producer: str) -> str:
+    return f"{product_type}_{producer}_group"
+
+
+# --- in-memory products
+
+
+@dataclass
+class ImageMeta:
+    """Geometry of one 2D projection: ``shape = (n0, n1)`` pixels, ``size`` and ``origin`` in cm."""
+
+    projection_id: int
+    shape: tuple[int, int]
+    size: tuple[float, float]
+    origin: tuple[float, float] = (0.0, 0.0)
+
+    @property
+    def n_pixels(self) -> int:
+        return int(self.shape[0]) * int(self.shape[1])
+
+    @property
+    def dense_shape(self) -> tuple[int, int]:
+        """Shape of the dense ``(rows = time, columns = wire)`` image."""
+        return int(self.shape[1]), int(self.shape[0])
+
+    def to_record(self) -> np.void:
+        rec = np.zeros((), dtype=IMAGE_META_DTYPE)
+        rec["valid"] = 1
+        rec["projection_id"] = self.projection_id
+        rec["image_sizes"] = self.size
+        rec["number_of_voxels"] = self.shape
+        rec["origin"] = self.origin
+        return rec
+
+    @classmethod
+    def from_record(cls, rec) -> "ImageMeta":
+        return cls(
+            projection_id=int(rec["projection_id"]),
+            shape=(int(rec["number_of_voxels"][0]), int(rec["number_of_voxels"][1])),
+            size=(float(rec["image_sizes"][0]), float(rec["image_sizes"][1])),
+            origin=(float(rec["origin"][0]), float(rec["origin"][1])),
+        )
+
+    @classmethod
+    def for_dense(cls, projection_id: int, n_rows: int, n_wires: int, pixel_cm: tuple[float, float],
+                  origin: tuple[float, float] = (0.0, 0.0)) -> "ImageMeta":
+        """Meta of a dense ``(n_rows, n_wires)`` image; ``pixel_cm = (wire pitch, row height)``."""
+        return cls(projection_id, (n_wires, n_rows), (n_wires * pixel_cm[0], n_rows * pixel_cm[1]), origin)
+
+
+@dataclass
+class SparseImage:
+    """The non-zero pixels of one projection: flat larcv ``index`` and ``value``."""
+
+    meta: ImageMeta
+    index: np.ndarray  # uint64, id = wire * n_rows + row
+    value: np.ndarray  # float32
+
+    def rows_cols(self) -> tuple[np.ndarray, np.ndarray]:
+        """Row (time) and column (wire) of each stored pixel."""
+        n_rows = self.meta.shape[1]
+        wire, row = np.divmod(self.index.astype(np.int64), n_rows)
+        return row, wire
+
+    def dense(self, dtype=np.float32) -> np.ndarray:
+        """The ``(rows = time, columns = wire)`` image; repeated ids add up."""
+        n_wires, n_rows = self.meta.shape
+        flat = np.zeros(n_wires * n_rows, dtype=dtype)
+        np.add.at(flat, self.index.astype(np.int64), self.value.astype(dtype))
+        return flat.reshape(n_wires, n_rows).T
+
+
+def sparse_from_dense(image: np.ndarray, meta: ImageMeta, mask: np.ndarray | None = None) -> SparseImage:
+    """Sparse image of the non-zero pixels of a dense ``(rows, wires)`` image (or of ``mask``)."""
+    image = np.asarray(image)
+    if image.shape != meta.dense_shape:
+        raise ValueError(f"image shape {image.shape} does not match meta {meta.dense_shape}")
+    keep = image != 0 if mask is None else mask
+    # Transposed nonzero gives wire-major order, the order larcv stores.
+    wire, row = np.nonzero(keep.T)
+    index = (wire.astype(np.uint64) * np.uint64(meta.shape[1]) + row.astype(np.uint64))
+    return SparseImage(meta, index, image[row, wire].astype(np.float32))
+
+
+@dataclass
+class Cluster:
+    cluster_id: int
+    index: np.ndarray
+    value: np.ndarray
+
+
+@dataclass
+class ClusterSet:
+    """The clusters (e.g. particle instances) of one projection."""
+
+    meta: ImageMeta
+    clusters: list[Cluster] = field(default_factory=list)
+
+    def dense_ids(self, background: int = -1) -> np.ndarray:
+        """``(rows, wires)`` image of cluster ids, ``background`` where no cluster is."""
+        n_wires, n_rows = self.meta.shape
+        flat = np.full(n_wires * n_rows, background, dtype=np.int64)
+        for c in self.clusters:
+            flat[c.index.astype(np.int64)] = c.cluster_id
+        return flat.reshape(n_wires, n_rows).T
+
+
+@dataclass
+class Event:
+    """One entry: its ids and its products, keyed by producer name."""
+
+    run: int = 0
+    subrun: int = 0
+    event: int = 0
+    sparse2d: dict[str, list[SparseImage]] = field(default_factory=dict)
+    cluster2d: dict[str, list[ClusterSet]] = field(default_factory=dict)
+    particle: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+# --- writing
+
+
+class _Table:
+    """One appendable dataset with an in-memory buffer."""
+
+    def __init__(self, ds: h5py.Dataset):
+        self.ds = ds
+        self.pending: list[np.ndarray] = []
+        self.n = ds.shape[0]  # rows in the file plus rows pending
+
+    def append(self, rows: np.ndarray) -> int:
+        first = self.n
+        if len(rows):
+            self.pending.append(rows)
+            self.n += len(rows)
+        return first
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        rows = np.concatenate(self.pending)
+        start = self.ds.shape[0]
+        self.ds.resize((start + len(rows),))
+        self.ds[start:] = rows
+        self.pending = []
+
+
+class Larcv3Writer:
+    """Append events to a larcv3-layout file, atomically.
+
+    Events go to ``<path>.partial`` and are flushed every ``flush_every``
+    events; :meth:`close` flushes and renames to ``path``. Products must keep
+    the same set of producers in every event. ``metadata`` (str -> str) is
+    stored as HDF5 attributes of the root group (larcv3 itself ignores them):
+    larseg puts the config YAML and its version and commit there.
+
+    With ``resume=True`` an existing ``.partial`` file is reopened: tables are
+    cut back to the last complete event and writing continues from there
+    (:attr:`n_entries` tells how many events it already holds).
+    """
+
+    def __init__(self, path: str | Path, metadata: dict[str, str] | None = None, *, resume: bool = False,
+                 overwrite: bool = True, flush_every: int = 16, compression_level: int = 4):
+        self.path = Path(path)
+        self.partial = self.path.with_name(self.path.name + ".partial")
+        if self.path.exists() and not overwrite:
+            raise DataFileError(self.path, "exists already (use --overwrite to replace it)")
+        if not self.path.parent.exists():
+            raise DataFileError(self.path, f"directory {self.path.parent} does not exist")
+        self.flush_every = max(1, int(flush_every))
+        self.compression_level = compression_level
+        self._tables: dict[tuple[str, str, str], _Table] = {}
+        self._products: set[tuple[str, str]] | None = None  # fixed by the first event
+        self._closed = False
+        if resume and self.partial.exists():
+            try:
+                self.file = h5py.File(self.partial, "a")
+            except OSError:
+                raise DataFileError(self.partial, "cannot resume: not a readable HDF5 file") from None
+            self._recover()
+        else:
+            self.file = h5py.File(self.partial, "w")
+            self._events = self._create(self.file.require_group("Events"), "event_id", EVENT_ID_DTYPE)
+        if metadata:
+            for key, value in metadata.items():
+                self.file.attrs[key] = value
+        self._since_flush = 0
+
+    # -- structure
+
+    def _create(self, group: h5py.Group, name: str, dtype: np.dtype) -> _Table:
+        ds = group.create_dataset(
+            name, shape=(0,), maxshape=(None,), dtype=dtype, chunks=(_CHUNK_ROWS.get(name, 128),),
+            compression="gzip", compression_opts=self.compression_level,
+        )
+        return _Table(ds)
+
+    def _table(self, product_type: str, producer: str, name: str) -> _Table:
+        key = (product_type, producer, name)
+        if key not in self._tables:
+            group = self.file.require_group("Data").require_group(group_name(product_type, producer))
+            if name in group:
+                self._tables[key] = _Table(group[name])
+            else:
+                self._tables[key] = self._create(group, name, _TABLES[product_type][name])
+        return self._tables[key]
+
+    def _recover(self) -> None:
+        """Cut every table back to the last event whose ids were written."""
+        if "Events/event_id" not in self.file:
+            raise DataFileError(self.partial, "cannot resume: no /Events/event_id table")
+        self._events = _Table(self.file["Events/event_id"])
+        for gname, group in self.file.get("Data", {}).items():
+            product_type = gname.split("_", 1)[0]
+            if product_type not in _TABLES:
+                continue
+            producer = gname[len(product_type) + 1: -len("_group")]
+            _truncate_product(group, product_type, self._events.n)
+            for name in _TABLES[product_type]:
+                if name in group:
+                    self._tables[(product_type, producer, name)] = _Table(group[name])
+        self._products = {(t, p) for t, p, _ in self._tables} if self._events.n else None
+
+    @property
+    def n_entries(self) -> int:
+        return self._events.n
+
+    # -- writing
+
+    def write(self, event: Event) -> None:
+        """Append one event (all of its products, then its ids)."""
+        if self._closed:
+            raise ValueError("writer is closed")
+        products = {("sparse2d", p) for p in event.sparse2d} | {("cluster2d", p) for p in event.cluster2d} \
+            | {("particle", p) for p in event.particle}
+        if self._products is None:
+            self._products = products
+        elif products != self._products:
+            raise ValueError(f"event products {sorted(products)} differ from the file's {sorted(self._products)}")
+        for producer, images in event.sparse2d.items():
+            self._write_sparse2d(producer, images)
+        for producer, sets in event.cluster2d.items():
+            self._write_cluster2d(producer, sets)
+        for producer, particles in event.particle.items():
+            self._write_particles(producer, particles)
+        rec = np.array([(event.run, event.subrun, event.event)], dtype=EVENT_ID_DTYPE)
+        self._events.append(rec)
+        self._since_flush += 1
+        if self._since_flush >= self.flush_every:
+            self.flush()
+
+    def _write_sparse2d(self, producer: str, images: list[SparseImage]) -> None:
+        t = {name: self._table("sparse2d", producer, name) for name in _TABLES["sparse2d"]}
+        vext = np.zeros(len(images), dtype=ID_EXTENTS_DTYPE)
+        metas = np.zeros(len(images), dtype=IMAGE_META_DTYPE)
+        for i, img in enumerate(images):
+            vox = np.zeros(len(img.index), dtype=VOXEL_DTYPE)
+            vox["id"] = img.index
+            vox["value"] = img.value
+            vext[i] = (t["voxels"].append(vox), len(vox), img.meta.projection_id)
+            metas[i] = img.meta.to_record()
+        first = t["voxel_extents"].append(vext)
+        t["image_meta"].append(metas)
+        t["extents"].append(np.array([(first, len(images))], dtype=EXTENTS_DTYPE))
+
+    def _write_cluster2d(self, producer: str, sets: list[ClusterSet]) -> None:
+        t = {name: self._table("cluster2d", producer, name) for name in _TABLES["cluster2d"]}
+        pext = np.zeros(len(sets), dtype=ID_EXTENTS_DTYPE)
+        metas = np.zeros(len(sets), dtype=IMAGE_META_DTYPE)
+        for i, cset in enumerate(sets):
+            cext = np.zeros(len(cset.clusters), dtype=ID_EXTENTS_DTYPE)
+            for j, c in enumerate(cset.clusters):
+                vox = np.zeros(len(c.index), dtype=VOXEL_DTYPE)
+                vox["id"] = c.index
+                vox["value"] = c.value
+                cext[j] = (t["voxels"].append(vox), len(vox), c.cluster_id)
+            pext[i] = (t["cluster_extents"].append(cext), len(cext), cset.meta.projection_id)
+            metas[i] = cset.meta.to_record()
+        first = t["projection_extents"].append(pext)
+        t["image_meta"].append(metas)
+        t["extents"].append(np.array([(first, len(sets))], dtype=EXTENTS_DTYPE))
+
+    def _write_particles(self, producer: str, particles: np.ndarray) -> None:
+        particles = np.asarray(particles)
+        if particles.dtype != LARCV_PARTICLE_DTYPE:
+            raise ValueError("particles must have LARCV_PARTICLE_DTYPE (see larseg.data.truth)")
+        first = self._table("particle", producer, "particles").append(particles)
+        self._table("particle", producer, "extents").append(np.array([(first, len(particles))], dtype=EXTENTS_DTYPE))
+
+    def flush(self) -> None:
+        # Products first, event ids last: a crash between leaves extra product
+        # rows that resume cuts away, never an event id without its products.
+        for tab in self._tables.values():
+            tab.flush()
+        self._events.flush()
+        self.file.flush()
+        self._since_flush = 0
+
+    def close(self) -> Path:
+        """Flush, close and rename to the final name. Returns the final path."""
+        if self._closed:
+            return self.path
+        self.flush()
+        self.file.close()
+        os.replace(self.partial, self.path)
+        self._closed = True
+        return self.path
+
+    def abort(self) -> None:
+        """Close without renaming: the ``.partial`` file stays for ``resume``."""
+        if not self._closed:
+            try:
+                self.flush()
+            finally:
+                self.file.close()
+                self._closed = True
+
+    def __enter__(self) -> "Larcv3Writer":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+
+def _truncate_product(group: h5py.Group, product_type: str, n_entries: int) -> None:
+    """Cut a product's tables back to its first ``n_entries`` entries."""
+    chain = [name for name in _TABLES[product_type] if name != "image_meta"]
+    keep = n_entries
+    for parent, child in zip(chain, chain[1:]):
+        ds = group[parent]
+        ds.resize((min(keep, ds.shape[0]),))
+        if keep and ds.shape[0]:
+            last = ds[ds.shape[0] - 1]
+            keep = int(last["first"]) + int(last["N"])
+        else:
+            keep = 0
+        if parent == "extents" and "image_meta" in group:
+            group["image_meta"].resize((min(keep, group["image_meta"].shape[0]),))
+    group[chain[-1]].resize((min(keep, group[chain[-1]].shape[0]),))
+
+
+# --- reading
+
+
+class Larcv3File:
+    """Random access to the entries of a larcv3-layout file.
+
+    The HDF5 handle is opened lazily and re-opened in a forked or spawned
+    process, so one object can be shared by PyTorch DataLoader workers (each
+    worker gets its own handle).
+    """
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self._file: h5py.File | None = None
+        self._pid: int | None = None
+        f = self._handle()
+        if "Events" not in f or "event_id" not in f["Events"]:
+            raise DataFileError(self.path, "not a larcv3 file (no /Events/event_id table)")
+        try:
+            self._event_ids = f["Events/event_id"][:]
+        except (OSError, KeyError) as exc:
+            raise DataFileError(self.path, f"cannot read /Events/event_id ({_short(exc)})") from None
+        self.n_entries = len(self._event_ids)
+        self.products: dict[str, list[str]] = {t: [] for t in PRODUCT_TYPES}
+        for gname in f.get("Data", {}):
+            ptype, _, rest = gname.partition("_")
+            if ptype in self.products and rest.endswith("_group"):
+                self.products[ptype].append(rest[: -len("_group")])
+        self._extents_cache: dict[tuple[str, str], np.ndarray] = {}
+
+    # -- file handle
+
+    def _handle(self) -> h5py.File:
+        if self._file is None or self._pid != os.getpid():
+            if not self.path.exists():
+                raise DataFileError(self.path, "no such file")
+            if not h5py.is_hdf5(self.path):
+                raise DataFileError(self.path, "not an HDF5 file")
+            try:
+                self._file = h5py.File(self.path, "r")
+            except OSError as exc:
+                raise DataFileError(self.path, f"truncated or corrupt HDF5 file ({_short(exc)})") from None
+            self._pid = os.getpid()
+        return self._file
+
+    def close(self) -> None:
+        if self._file is not None and self._pid == os.getpid():
+            self._file.close()
+        self._file = None
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["_file"] = None
+        state["_pid"] = None
+        return state
+
+    def __enter__(self) -> "Larcv3File":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __len__(self) -> int:
+        return self.n_entries
+
+    @property
+    def metadata(self) -> dict[str, str]:
+        return {k: (v.decode() if isinstance(v, bytes) else str(v)) for k, v in self._handle().attrs.items()}
+
+    def event_id(self, entry: int) -> tuple[int, int, int]:
+        self._check_entry(entry)
+        r = self._event_ids[entry]
+        return int(r["run"]), int(r["subrun"]), int(r["event"])
+
+    # -- checks
+
+    def _check_entry(self, entry: int) -> None:
+        if not 0 <= entry < self.n_entries:
+            raise DataFileError(self.path, f"entry {entry} out of range (file has {self.n_entries} entries)")
+
+    def _group(self, product_type: str, producer: str) -> h5py.Group:
+        if producer not in self.products.get(product_type, []):
+            have = ", ".join(self.products.get(product_type, [])) or "none"
+            raise DataFileError(self.path, f"no {product_type} product '{producer}' (has: {have})")
+        group = self._handle()["Data"][group_name(product_type, producer)]
+        missing = [n for n in _TABLES[product_type] if n not in group]
+        if missing:
+            raise DataFileError(self.path, f"{product_type} product '{producer}' lacks its '{missing[0]}' table")
+        return group
+
+    def _read(self, ds: h5py.Dataset, first: int, n: int, what: str) -> np.ndarray:
+        if first + n > ds.shape[0]:
+            raise DataFileError(
+                self.path, f"inconsistent extents: {what} rows {first}..{first + n} beyond its {ds.shape[0]} rows"
+            )
+        try:
+            return ds[first: first + n]
+        except OSError as exc:
+            raise DataFileError(self.path, f"truncated or corrupt data in {ds.name} ({_short(exc)})") from None
+
+    def _extent(self, product_type: str, producer: str, entry: int) -> tuple[h5py.Group, int, int]:
+        self._check_entry(entry)
+        group = self._group(product_type, producer)
+        key = (product_type, producer)
+        if key not in self._extents_cache:
+            ext = self._read(group["extents"], 0, group["extents"].shape[0], f"{group.name}/extents")
+            if len(ext) != self.n_entries:
+                raise DataFileError(
+                    self.path, f"inconsistent extents: {product_type} '{producer}' has {len(ext)} entries, "
+                               f"/Events has {self.n_entries}")
+            self._extents_cache[key] = ext
+        row = self._extents_cache[key][entry]
+        return group, int(row["first"]), int(row["N"])
+
+    def _metas(self, group: h5py.Group, first: int, n: int) -> list[ImageMeta]:
+        return [ImageMeta.from_record(r) for r in self._read(group["image_meta"], first, n, f"{group.name}/image_meta")]
+
+    def _voxels(self, group: h5py.Group, first: int, n: int, meta: ImageMeta) -> tuple[np.ndarray, np.ndarray]:
+        vox = self._read(group["voxels"], first, n, f"{group.name}/voxels")
+        if len(vox) and int(vox["id"].max()) >= meta.n_pixels:
+            raise DataFileError(
+                self.path, f"pixel index {int(vox['id'].max())} out of the {meta.shape[0]}x{meta.shape[1]} image "
+                           f"(projection {meta.projection_id}) in {group.name}")
+        return vox["id"].astype(np.uint64), vox["value"].astype(np.float32)
+
+    # -- products
+
+    def sparse2d(self, producer: str, entry: int) -> list[SparseImage]:
+        """The sparse images of every projection of ``entry``."""
+        group, first, n = self._extent("sparse2d", producer, entry)
+        vext = self._read(group["voxel_extents"], first, n, f"{group.name}/voxel_extents")
+        metas = self._metas(group, first, n)
+        out = []
+        for row, meta in zip(vext, metas):
+            idx, val = self._voxels(group, int(row["first"]), int(row["N"]), meta)
+            out.append(SparseImage(meta, idx, val))
+        return out
+
+    def cluster2d(self, producer: str, entry: int) -> list[ClusterSet]:
+        group, first, n = self._extent("cluster2d", producer, entry)
+        pext = self._read(group["projection_extents"], first, n, f"{group.name}/projection_extents")
+        metas = self._metas(group, first, n)
+        out = []
+        for prow, meta in zip(pext, metas):
+            cext = self._read(group["cluster_extents"], int(prow["first"]), int(prow["N"]),
+                              f"{group.name}/cluster_extents")
+            clusters = []
+            for crow in cext:
+                idx, val = self._voxels(group, int(crow["first"]), int(crow["N"]), meta)
+                clusters.append(Cluster(int(crow["ID"]), idx, val))
+            out.append(ClusterSet(meta, clusters))
+        return out
+
+    def particles(self, producer: str, entry: int) -> np.ndarray:
+        group, first, n = self._extent("particle", producer, entry)
+        return self._read(group["particles"], first, n, f"{group.name}/particles")
+
+    def read(self, entry: int) -> Event:
+        """Every product of ``entry``."""
+        run, subrun, event = self.event_id(entry)
+        return Event(
+            run, subrun, event,
+            sparse2d={p: self.sparse2d(p, entry) for p in self.products["sparse2d"]},
+            cluster2d={p: self.cluster2d(p, entry) for p in self.products["cluster2d"]},
+            particle={p: self.particles(p, entry) for p in self.products["particle"]},
+        )
+
+    def __iter__(self) -> Iterable[Event]:
+        for i in range(self.n_entries):
+            yield self.read(i)
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
