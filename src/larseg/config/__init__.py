@@ -23,6 +23,8 @@ from larseg.errors import ConfigError
 #: kind -> "module:Class" of its config dataclass (imported on first use).
 KINDS: dict[str, str] = {
     "simulation": "larseg.simulation.config:SimulationConfig",
+    "model": "larseg.model.config:ModelConfig",
+    "training": "larseg.train.config:TrainConfig",
 }
 
 

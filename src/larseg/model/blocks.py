@@ -1,0 +1,91 @@
+"""Building blocks: the ResNet module and a batch norm synchronised across processes."""
+
+from __future__ import annotations
+
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+from torch import nn
+
+
+def conv_bn_relu(cin: int, cout: int, kernel: int, stride: int = 1) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(cin, cout, kernel, stride=stride, padding=kernel // 2, bias=False),
+        nn.BatchNorm2d(cout),
+        nn.ReLU(inplace=True),
+    )
+
+
+class ResBlock(nn.Module):
+    """The paper's ResNet module: two 3x3 convolutions, each followed by BN and ReLU, plus a shortcut.
+
+    The shortcut is the identity, or a 1x1 convolution + BN (the projection) where the
+    number of channels or the resolution changes. ``out = relu(branch(x) + shortcut(x))``.
+    """
+
+    def __init__(self, cin: int, cout: int, stride: int = 1):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.shortcut = None
+        if stride != 1 or cin != cout:
+            self.shortcut = nn.Sequential(nn.Conv2d(cin, cout, 1, stride=stride, bias=False), nn.BatchNorm2d(cout))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = F.relu(self.bn1(self.conv1(x)), inplace=True)
+        out = F.relu(self.bn2(self.conv2(out)), inplace=True)
+        skip = x if self.shortcut is None else self.shortcut(x)
+        return F.relu(out + skip, inplace=True)
+
+
+class CrossProcessBatchNorm2d(nn.BatchNorm2d):
+    """BatchNorm2d whose training statistics are computed over the batches of all processes.
+
+    PyTorch's ``SyncBatchNorm`` runs on GPUs only; this one works with any
+    ``torch.distributed`` backend (gloo on CPU included) through the differentiable
+    ``torch.distributed.nn.functional.all_reduce``. Statistics are taken in two passes
+    (global mean, then global mean squared deviation) and in float32, so a run over
+    ``P`` processes normalises exactly like one process seeing the whole batch (up to
+    rounding). Outside training or without an initialised process group it is a plain BatchNorm2d.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not (self.training and dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1):
+            return super().forward(x)
+        from torch.distributed.nn.functional import all_reduce
+
+        xf = x.float()
+        count = torch.tensor([x.numel() / x.shape[1]], dtype=torch.float32, device=x.device)
+        total = all_reduce(torch.cat([xf.sum(dim=(0, 2, 3)), count]))
+        n = total[-1]
+        mean = total[:-1] / n
+        centred = xf - mean[None, :, None, None]
+        var = all_reduce(centred.pow(2).sum(dim=(0, 2, 3))) / n
+        out = centred * torch.rsqrt(var + self.eps)[None, :, None, None]
+        if self.affine:
+            out = out * self.weight[None, :, None, None] + self.bias[None, :, None, None]
+        if self.track_running_stats:
+            with torch.no_grad():
+                self.num_batches_tracked += 1
+                m = self.momentum if self.momentum is not None else 1.0 / float(self.num_batches_tracked)
+                unbiased = var * (n / torch.clamp(n - 1, min=1))
+                self.running_mean.mul_(1 - m).add_(mean.detach().to(self.running_mean.dtype), alpha=m)
+                self.running_var.mul_(1 - m).add_(unbiased.detach().to(self.running_var.dtype), alpha=m)
+        return out.to(x.dtype)
+
+
+def convert_batchnorm(module: nn.Module, device_type: str) -> nn.Module:
+    """Batch norms synchronised across processes: torch's SyncBatchNorm on GPUs, ours elsewhere."""
+    if device_type == "cuda":
+        return nn.SyncBatchNorm.convert_sync_batchnorm(module)
+    out = module
+    if isinstance(module, nn.BatchNorm2d) and not isinstance(module, CrossProcessBatchNorm2d):
+        out = CrossProcessBatchNorm2d(module.num_features, module.eps, module.momentum, module.affine,
+                                      module.track_running_stats)
+        out.load_state_dict(module.state_dict())
+        out.to(next(iter(module.state_dict().values())).device)
+    for name, child in module.named_children():
+        out.add_module(name, convert_batchnorm(child, device_type))
+    return out

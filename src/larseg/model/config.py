@@ -1,0 +1,83 @@
+"""The network config: one dataclass describes every U-ResNet variant (presets ``paper``, ``mcc8``, ``cpu``).
+
+Layout (see docs/model.md)::
+
+    stem:     conv(stem_kernel) in_channels -> stem_filters, BN, ReLU          (full resolution)
+              [stem_pool: 3x3 stride-2 max pool; the stem output is kept for a full-resolution skip]
+    encoder:  stage i has filters[i] channels and encoder_blocks ResNet modules;
+              stage 0 has stride 1, every later stage starts with a stride-2 module
+    decoder:  from the bottom up: ConvTranspose x2 (upsample_kernel) filters[i+1] -> filters[i],
+              concatenate encoder stage i, decoder_blocks ResNet modules -> filters[i]
+              [stem_pool: one more ConvTranspose x2 filters[0] -> stem_filters, concatenate the stem]
+    head:     conv(head_kernel) layers through head_filters (BN, ReLU), then -> num_classes
+
+The number of stride-2 steps is ``depth = len(filters) - 1 + stem_pool``; inputs
+must have sides divisible by ``2**depth`` (``predict`` pads and crops back).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class ModelConfig:
+    name: str = "custom"
+    description: str = ""
+    in_channels: int = 1
+    #: Per-pixel classes, in order: background, track, shower.
+    num_classes: int = 3
+    stem_filters: int = 32
+    stem_kernel: int = 3
+    #: 3x3 stride-2 max pool after the stem (the production MicroBooNE network).
+    stem_pool: bool = False
+    #: Channels of each encoder stage, full resolution (or half, with stem_pool) first.
+    filters: tuple[int, ...] = (32, 64, 128, 256, 512, 1024)
+    #: ResNet modules per encoder stage and per decoder stage.
+    encoder_blocks: int = 1
+    decoder_blocks: int = 1
+    #: Transposed-convolution kernel of the x2 upsampling (2 or 4).
+    upsample_kernel: int = 2
+    #: Grouped transposed convolution (groups = output channels), as in the Caffe production net.
+    upsample_grouped: bool = False
+    #: BN + ReLU after each transposed convolution.
+    upsample_bn: bool = True
+    #: Hidden head layers (each conv + BN + ReLU) before the class layer.
+    head_filters: tuple[int, ...] = ()
+    head_kernel: int = 1
+    #: Nominal input side (for FLOP counts and documentation only; the net is fully convolutional).
+    input_size: int = 512
+
+    def __post_init__(self):
+        if not self.filters or any(f < 1 for f in self.filters):
+            raise ValueError(f"filters must be positive, got {self.filters}")
+        if self.stem_filters < 1 or self.in_channels < 1 or self.num_classes < 2:
+            raise ValueError("stem_filters and in_channels must be >= 1 and num_classes >= 2")
+        if self.encoder_blocks < 1 or self.decoder_blocks < 0:
+            raise ValueError("encoder_blocks must be >= 1 and decoder_blocks >= 0")
+        if self.upsample_kernel not in (2, 4):
+            raise ValueError(f"upsample_kernel must be 2 or 4, got {self.upsample_kernel}")
+        if self.stem_kernel % 2 == 0 or self.head_kernel % 2 == 0:
+            raise ValueError("stem_kernel and head_kernel must be odd")
+        if self.upsample_grouped:
+            pairs = list(zip(self.filters[1:], self.filters[:-1]))
+            if self.stem_pool:
+                pairs.append((self.filters[0], self.stem_filters))
+            bad = [(a, b) for a, b in pairs if a % b]
+            if bad:
+                raise ValueError(f"upsample_grouped needs input channels divisible by output channels, not {bad[0]}")
+
+    @property
+    def depth(self) -> int:
+        """Number of stride-2 downsamplings."""
+        return len(self.filters) - 1 + int(self.stem_pool)
+
+    @property
+    def multiple(self) -> int:
+        """Input sides must be multiples of this (``2**depth``)."""
+        return 2 ** self.depth
+
+    def encoder_signature(self) -> dict:
+        """The settings that fix the encoder's weights (must match for transfer learning)."""
+        return {k: getattr(self, k) for k in (
+            "in_channels", "stem_filters", "stem_kernel", "stem_pool", "filters", "encoder_blocks")}

@@ -1,0 +1,126 @@
+"""Checkpoint files: atomic writing, checked reading, and loading a trained network.
+
+A checkpoint is a ``torch.save`` dict with at least ``format`` (``larseg-checkpoint``),
+``task`` (``segment`` or ``classify``), ``model`` (state dict), ``model_config`` (YAML),
+``provenance`` (larseg version, git commit) and, for training runs, the optimiser,
+scheduler, counters, RNG states and training config (see :mod:`larseg.train.loop`).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import pickle
+import tempfile
+import zipfile
+from pathlib import Path
+
+import torch
+
+from larseg import __version__
+from larseg.config import from_yaml
+from larseg.errors import DataFileError, LarsegError
+from larseg.model.config import ModelConfig
+
+FORMAT = "larseg-checkpoint"
+
+
+def _version_tuple(text: str) -> tuple[int, ...]:
+    parts = []
+    for piece in str(text).split("."):
+        digits = "".join(ch for ch in piece if ch.isdigit())
+        parts.append(int(digits) if digits else 0)
+    return tuple(parts)
+
+
+def save_atomic(obj: dict, path: str | Path) -> Path:
+    """``torch.save`` to a temporary file beside ``path``, then rename: a reader never sees half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(obj, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def read_checkpoint(path: str | Path, map_location="cpu") -> dict:
+    """A larseg checkpoint, checked: exists, readable, a larseg checkpoint, not from a newer larseg."""
+    path = Path(path)
+    if not path.exists():
+        raise DataFileError(path, "no such checkpoint")
+    if path.is_dir():
+        for name in ("best.pt", "last.pt"):
+            if (path / name).is_file():
+                return read_checkpoint(path / name, map_location)
+        raise DataFileError(path, "directory holds no best.pt or last.pt checkpoint")
+    try:
+        data = path.read_bytes()
+        ckpt = torch.load(io.BytesIO(data), map_location=map_location, weights_only=False)
+    except (RuntimeError, EOFError, OSError, pickle.UnpicklingError, zipfile.BadZipFile, ValueError) as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise DataFileError(path, f"not a readable checkpoint ({first[:120]})") from None
+    if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
+        raise DataFileError(path, "not a larseg checkpoint")
+    written_by = ckpt.get("provenance", {}).get("larseg_version", "0")
+    if _version_tuple(written_by) > _version_tuple(__version__):
+        raise DataFileError(path, f"written by larseg {written_by}, newer than this larseg {__version__}; "
+                                  "upgrade larseg to read it")
+    return ckpt
+
+
+def checkpoint_model_config(ckpt: dict, path: str | Path = "<checkpoint>") -> ModelConfig:
+    try:
+        return from_yaml(ModelConfig, ckpt["model_config"], f"{path} (model config)")
+    except KeyError:
+        raise DataFileError(path, "checkpoint has no model config") from None
+
+
+def load_model(path: str | Path, device: str | torch.device = "cpu"):
+    """The U-ResNet of a checkpoint (file, or run directory: its best.pt), in eval mode on ``device``.
+
+    The returned module carries its :class:`ModelConfig` as ``model.config``.
+    """
+    from larseg.model.uresnet import UResNet
+
+    ckpt = read_checkpoint(path)
+    if ckpt.get("task", "segment") != "segment":
+        raise DataFileError(path, f"a {ckpt.get('task')} checkpoint (from 'larseg pretrain'), not a U-ResNet")
+    cfg = checkpoint_model_config(ckpt, path)
+    model = UResNet(cfg)
+    try:
+        model.load_state_dict(ckpt["model"])
+    except (RuntimeError, KeyError) as exc:
+        first = (str(exc).strip().splitlines() or ["no weights"])[0]
+        raise DataFileError(path, f"weights do not match model preset '{cfg.name}' ({first[:120]})") from None
+    return model.to(device).eval()
+
+
+def load_encoder_weights(model, path: str | Path) -> None:
+    """Copy the encoder weights of a classifier checkpoint (``larseg pretrain``) into U-ResNet ``model``."""
+    ckpt = read_checkpoint(path)
+    cfg = checkpoint_model_config(ckpt, path)
+    want = model.config.encoder_signature()
+    have = cfg.encoder_signature()
+    diff = [k for k in want if want[k] != have[k]]
+    if diff:
+        k = diff[0]
+        raise LarsegError(
+            f"{path}: encoder of model preset '{cfg.name}' does not match model preset '{model.config.name}' "
+            f"({k}: {have[k]} vs {want[k]})")
+    prefix = "encoder."
+    state = {k[len(prefix):]: v for k, v in ckpt["model"].items() if k.startswith(prefix)}
+    if not state:
+        raise DataFileError(path, "checkpoint holds no encoder weights")
+    try:
+        model.encoder.load_state_dict(state)
+    except RuntimeError as exc:
+        first = (str(exc).strip().splitlines() or [""])[0]
+        raise DataFileError(path, f"encoder weights do not fit ({first[:120]})") from None
