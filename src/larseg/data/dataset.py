@@ -55,26 +55,27 @@ class PlaneDataset(Dataset):
 
     def __getitem__(self, index: int) -> dict:
         f, entry = self.locate(index)
-        wire = self._projection(f.sparse2d(WIRE, entry), f, WIRE)
+        wire = self._projection(f.sparse2d(WIRE, entry, self.plane), f, WIRE)
         image = wire.dense()
         image[image < self.threshold] = 0.0
         item = {"image": torch.from_numpy(image[None].copy()), "index": index}
         if not self.labels:
             return item
-        label = self._projection(f.sparse2d(SEGMENT, entry), f, SEGMENT).dense().astype(np.int64)
+        label = self._projection(f.sparse2d(SEGMENT, entry, self.plane), f, SEGMENT).dense().astype(np.int64)
         label[image == 0] = 0
         if label.max(initial=0) > 2 or label.min(initial=0) < 0:
             raise DataFileError(f.path, f"entry {entry}: labels outside 0..2")
         item["label"] = torch.from_numpy(label)
         if INSTANCE in f.products["cluster2d"]:
-            inst = self._projection(f.cluster2d(INSTANCE, entry), f, INSTANCE).dense_ids().astype(np.int64)
+            inst = self._projection(f.cluster2d(INSTANCE, entry, self.plane), f, INSTANCE).dense_ids()
+            inst = inst.astype(np.int64)
             inst[image == 0] = -1
         else:
             inst = np.full(image.shape, -1, dtype=np.int64)
         item["instance"] = torch.from_numpy(inst)
         vertex = np.full(2, np.nan, dtype=np.float32)
         if VERTEX in f.products["sparse2d"]:
-            v = self._projection(f.sparse2d(VERTEX, entry), f, VERTEX)
+            v = self._projection(f.sparse2d(VERTEX, entry, self.plane), f, VERTEX)
             if len(v.index):
                 row, col = v.rows_cols()
                 vertex[:] = (row[0], col[0])

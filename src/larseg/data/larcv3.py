@@ -552,23 +552,28 @@ class Larcv3File:
 
     # -- products
 
-    def sparse2d(self, producer: str, entry: int) -> list[SparseImage]:
-        """The sparse images of every projection of ``entry``."""
+    def sparse2d(self, producer: str, entry: int, projection: int | None = None) -> list[SparseImage]:
+        """The sparse images of every projection of ``entry`` (or only of ``projection``)."""
         group, first, n = self._extent("sparse2d", producer, entry)
         vext = self._read(group["voxel_extents"], first, n, f"{group.name}/voxel_extents")
         metas = self._metas(group, first, n)
         out = []
         for row, meta in zip(vext, metas):
+            if projection is not None and meta.projection_id != projection:
+                continue
             idx, val = self._voxels(group, int(row["first"]), int(row["N"]), meta)
             out.append(SparseImage(meta, idx, val))
         return out
 
-    def cluster2d(self, producer: str, entry: int) -> list[ClusterSet]:
+    def cluster2d(self, producer: str, entry: int, projection: int | None = None) -> list[ClusterSet]:
+        """The cluster sets of every projection of ``entry`` (or only of ``projection``)."""
         group, first, n = self._extent("cluster2d", producer, entry)
         pext = self._read(group["projection_extents"], first, n, f"{group.name}/projection_extents")
         metas = self._metas(group, first, n)
         out = []
         for prow, meta in zip(pext, metas):
+            if projection is not None and meta.projection_id != projection:
+                continue
             cext = self._read(group["cluster_extents"], int(prow["first"]), int(prow["N"]),
                               f"{group.name}/cluster_extents")
             clusters = []

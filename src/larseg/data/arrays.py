@@ -1,0 +1,219 @@
+"""Plain numpy images (``.npy`` / ``.npz``) as an input of ``larseg predict``, and :class:`DenseImage`.
+
+Images are ``(rows = time, columns = wire)``, like larseg's dense images.
+
+``.npy``: one array, read memory-mapped, of shape
+
+* ``(H, W)``        one plane of one event (projection 0),
+* ``(P, H, W)``     the P planes of one event (projections 0 .. P-1),
+* ``(N, P, H, W)``  N events of P planes each.
+
+``.npz``: either
+
+* ``images``: an array with the ``.npy`` shapes above, or
+* ``plane0``, ``plane1``, ...: one array per projection, ``(H_p, W_p)`` for one event or
+  ``(N, H_p, W_p)`` for N events (planes of different sizes, e.g. 2400/2400/3456 wires),
+
+plus, optionally, ``run``, ``subrun`` and ``event``: integer arrays of length N
+(default ``0, 0, entry``). Pickled (object) arrays are refused.
+
+Pixel sizes are unknown for plain arrays: their :class:`ImageMeta` has
+``image_sizes`` in pixels (1 x 1 per pixel) and origin (0, 0).
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from larseg.data.larcv3 import ImageMeta
+from larseg.errors import DataFileError
+
+ARRAY_SUFFIXES = (".npy", ".npz")
+_PLANE_KEY = re.compile(r"^plane(\d+)$")
+_ID_KEYS = ("run", "subrun", "event")
+
+
+@dataclass
+class DenseImage:
+    """One projection of one entry as a dense ``(rows = time, columns = wire)`` float32 array."""
+
+    meta: ImageMeta
+    image: np.ndarray
+
+    @property
+    def projection_id(self) -> int:
+        return self.meta.projection_id
+
+
+def _check_numeric(path: Path, name: str, arr: np.ndarray) -> None:
+    if arr.dtype.kind not in "biuf":
+        raise DataFileError(path, f"array '{name}' has dtype {arr.dtype}; numeric images are needed")
+
+
+class ArrayFile:
+    """Entries of a ``.npy`` / ``.npz`` file of images (see the module doc for the accepted shapes)."""
+
+    def __init__(self, path: str | Path, kind: str | None = None):
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise DataFileError(self.path, "no such file")
+        suffix = f".{kind}" if kind else self.path.suffix.lower()
+        if suffix == ".npy":
+            arr = self._load_npy()
+            self._planes = self._split_stack(arr, "array")
+        elif suffix == ".npz":
+            self._planes = self._load_npz()
+        else:
+            raise DataFileError(self.path, f"not a .npy or .npz file (suffix '{self.path.suffix}')")
+        counts = {len(a) for a in self._planes.values()}
+        if len(counts) != 1:
+            sizes = ", ".join(f"plane{p}: {len(a)}" for p, a in sorted(self._planes.items()))
+            raise DataFileError(self.path, f"planes hold different numbers of events ({sizes})")
+        self.n_entries = counts.pop()
+        if self.n_entries == 0:
+            raise DataFileError(self.path, "holds no events (first dimension is 0)")
+        self._ids = self._read_ids()
+
+    # -- loading
+
+    def _load_npy(self) -> np.ndarray:
+        try:
+            arr = np.load(self.path, mmap_mode="r", allow_pickle=False)
+        except ValueError as exc:
+            if "allow_pickle" in str(exc) or "Object arrays" in str(exc):
+                raise DataFileError(self.path, "holds pickled Python objects; only numeric arrays are read") from None
+            raise DataFileError(self.path, f"not a readable .npy file ({_first_line(exc)})") from None
+        except OSError as exc:
+            raise DataFileError(self.path, f"not a readable .npy file ({_first_line(exc)})") from None
+        if not isinstance(arr, np.ndarray):
+            raise DataFileError(self.path, "not a .npy array")
+        return arr
+
+    def _load_npz(self) -> dict[int, np.ndarray]:
+        try:
+            npz = np.load(self.path, allow_pickle=False)
+        except (ValueError, OSError, zipfile.BadZipFile) as exc:
+            raise DataFileError(self.path, f"not a readable .npz file ({_first_line(exc)})") from None
+        if not hasattr(npz, "files"):
+            raise DataFileError(self.path, "not a .npz archive")
+        self._npz = npz
+        keys = list(npz.files)
+        plane_keys = {int(m.group(1)): k for k in keys if (m := _PLANE_KEY.match(k))}
+        if "images" in keys and plane_keys:
+            raise DataFileError(self.path, "has both 'images' and 'plane<k>' arrays; give one or the other")
+        if "images" in keys:
+            return self._split_stack(self._npz_array("images"), "images")
+        if not plane_keys:
+            have = ", ".join(keys) or "none"
+            raise DataFileError(self.path, f"no 'images' or 'plane0', 'plane1', ... arrays (has: {have})")
+        planes = {}
+        for p, key in sorted(plane_keys.items()):
+            arr = self._npz_array(key)
+            if arr.ndim == 2:
+                arr = arr[None]
+            if arr.ndim != 3:
+                raise DataFileError(self.path, f"array '{key}' has shape {arr.shape}; expected (H, W) or (N, H, W)")
+            self._check_sides(arr.shape[-2:], key)
+            planes[p] = arr
+        return planes
+
+    def _npz_array(self, key: str) -> np.ndarray:
+        try:
+            arr = self._npz[key]
+        except ValueError as exc:
+            if "allow_pickle" in str(exc) or "Object arrays" in str(exc):
+                raise DataFileError(self.path, f"array '{key}' holds pickled Python objects; only numeric "
+                                               "arrays are read") from None
+            raise DataFileError(self.path, f"array '{key}' is not readable ({_first_line(exc)})") from None
+        except (OSError, zipfile.BadZipFile, EOFError) as exc:
+            raise DataFileError(self.path, f"array '{key}' is not readable ({_first_line(exc)})") from None
+        _check_numeric(self.path, key, arr)
+        return arr
+
+    def _split_stack(self, arr: np.ndarray, name: str) -> dict[int, np.ndarray]:
+        """{projection: (N, H, W)} views of an (H, W), (P, H, W) or (N, P, H, W) array."""
+        _check_numeric(self.path, name, arr)
+        if arr.ndim == 2:
+            arr = arr[None, None]
+        elif arr.ndim == 3:
+            arr = arr[None]
+        elif arr.ndim != 4:
+            raise DataFileError(self.path, f"array '{name}' has shape {arr.shape}; expected (H, W), (P, H, W) "
+                                           "or (N, P, H, W)")
+        if arr.shape[1] == 0:
+            raise DataFileError(self.path, f"array '{name}' has shape {arr.shape}: no planes")
+        self._check_sides(arr.shape[-2:], name)
+        return {p: arr[:, p] for p in range(arr.shape[1])}
+
+    def _check_sides(self, shape, name: str) -> None:
+        if min(shape) == 0:
+            raise DataFileError(self.path, f"array '{name}' has empty images ({shape[0]} x {shape[1]} pixels)")
+
+    def _read_ids(self) -> np.ndarray:
+        ids = np.zeros((self.n_entries, 3), dtype=np.int64)
+        ids[:, 2] = np.arange(self.n_entries)
+        npz = getattr(self, "_npz", None)
+        if npz is None:
+            return ids
+        for k, key in enumerate(_ID_KEYS):
+            if key not in npz.files:
+                continue
+            col = np.atleast_1d(self._npz_array(key))
+            if col.ndim != 1 or len(col) != self.n_entries or col.dtype.kind not in "iu":
+                raise DataFileError(self.path, f"array '{key}' must hold {self.n_entries} integers "
+                                               f"(has shape {col.shape}, dtype {col.dtype})")
+            ids[:, k] = col
+        return ids
+
+    # -- reading
+
+    @property
+    def projections(self) -> list[int]:
+        return sorted(self._planes)
+
+    def __len__(self) -> int:
+        return self.n_entries
+
+    def event_id(self, entry: int) -> tuple[int, int, int]:
+        self._check_entry(entry)
+        run, subrun, event = (int(v) for v in self._ids[entry])
+        return run, subrun, event
+
+    def _check_entry(self, entry: int) -> None:
+        if not 0 <= entry < self.n_entries:
+            raise DataFileError(self.path, f"entry {entry} out of range (file has {self.n_entries} entries)")
+
+    def images(self, entry: int, projections: list[int] | None = None) -> list[DenseImage]:
+        """The planes of ``entry`` (all, or those of ``projections``), as float32."""
+        self._check_entry(entry)
+        want = self.projections if projections is None else list(projections)
+        out = []
+        for p in want:
+            if p not in self._planes:
+                raise DataFileError(self.path, f"entry {entry}: no plane {p} (has planes "
+                                               f"{', '.join(map(str, self.projections))})")
+            image = np.asarray(self._planes[p][entry], dtype=np.float32)
+            rows, cols = image.shape
+            out.append(DenseImage(ImageMeta(p, (cols, rows), (float(cols), float(rows))), image))
+        return out
+
+
+def save_npz(path: str | Path, planes: list[np.ndarray], ids: np.ndarray | None = None) -> Path:
+    """Write ``planes`` (one ``(N, H_p, W_p)`` array per projection) as a ``plane<k>`` ``.npz``."""
+    arrays = {f"plane{p}": np.asarray(a) for p, a in enumerate(planes)}
+    if ids is not None:
+        ids = np.asarray(ids, dtype=np.int64)
+        arrays.update(run=ids[:, 0], subrun=ids[:, 1], event=ids[:, 2])
+    path = Path(path)
+    np.savez_compressed(path, **arrays)
+    return path
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return (text[0] if text else type(exc).__name__)[:160]
