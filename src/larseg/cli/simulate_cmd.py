@@ -84,17 +84,37 @@ def merge_cmd(
 @app.command("display")
 def display_cmd(
     file: Path = typer.Argument(..., help="A larseg/larcv3 file."),
-    entry: list[int] = typer.Option([0], "--entry", "-e", help="Entry to draw (repeatable)."),
+    entry: list[int] = typer.Option(None, "--entry", "-e", help="Entry to draw (repeatable; default 0)."),
     output: Path = typer.Option(None, "-o", "--output", help="PNG file, or a directory for several entries."),
     zoom: bool = typer.Option(True, "--zoom/--no-zoom", help="Zoom each plane to its non-zero pixels."),
+    model: Path = typer.Option(None, "--model", "-m",
+                               help="Checkpoint or run directory: draw input | truth | prediction | shower score."),
+    plane: list[int] = typer.Option(None, "--plane", "-p",
+                                    help="With --model: plane(s) to predict (repeatable; default the model's)."),
+    worst: int = typer.Option(0, "--worst", min=0,
+                              help="With --model: draw the N entries with the highest ICPF (Fig. 18)."),
+    max_events: int = typer.Option(None, "--max-events", min=1, help="With --worst: rank only the first N entries."),
+    batch: int = typer.Option(4, "--batch", min=1, help="With --worst: images per forward pass."),
 ) -> None:
-    """Draw entries: image, truth labels (track yellow, shower cyan) and instances, every plane."""
+    """Draw entries: image, truth labels (track yellow, shower cyan) and instances, every plane.
+
+    With --model: input | truth | network prediction | shower-score heat map on the model's
+    plane; --worst N shows the N entries the network gets most wrong (highest ICPF).
+    """
     from larseg.data.larcv3 import Larcv3File
     from larseg.data.products import TRUTH, planes_from_event
     from larseg.viz.event_display import draw_planes, particle_summary, save
 
     f = Larcv3File(file)
     sample = f.metadata.get("larseg_sample", file.stem)
+    if (worst or plane) and model is None:
+        raise LarsegError("--worst and --plane need --model")
+    if worst and entry:
+        raise LarsegError("give either --entry or --worst, not both")
+    entry = list(entry) if entry else [0]
+    if model is not None:
+        _display_predictions(f, file, sample, model, entry, output, zoom, plane, worst, max_events, batch)
+        return
     several = len(entry) > 1
     if output is None:
         output = Path(f"{file.stem}-display") if several else Path(f"{file.stem}-entry{entry[0]}.png")
@@ -108,4 +128,45 @@ def display_cmd(
             title += "\n" + particle_summary(ev.particle[TRUTH])
         path = output / f"{file.stem}-entry{k}.png" if several else output
         save(draw_planes(planes, title=title, zoom=zoom), path)
+        typer.echo(f"wrote {path}")
+
+
+def _display_predictions(f, file: Path, sample: str, model: Path, entries: list[int], output: Path | None,
+                         zoom: bool, planes: list[int] | None, worst: int, max_events: int | None,
+                         batch: int) -> None:
+    from larseg.data.products import TRUTH
+    from larseg.eval.display import prediction_rows, rank_by_icpf
+    from larseg.eval.io import load_model_info
+    from larseg.progress import progress_bar
+    from larseg.viz.event_display import particle_summary, save
+    from larseg.viz.prediction_display import draw_predictions
+
+    info = load_model_info(model, planes[0] if planes else None)
+    if worst:
+        n = f.n_entries if max_events is None else min(f.n_entries, max_events)
+        with progress_bar(n, f"rank {sample} by ICPF", unit="ev") as advance:
+            ranked = rank_by_icpf(info, file, max_events, batch, advance)
+        if not ranked:
+            raise LarsegError(f"{file}: no entry with labelled pixels on plane {info.plane}")
+        rows = []
+        for k, _ in ranked[:worst]:
+            rows += prediction_rows(info, file, k, planes)[0]
+        path = output or Path(f"{file.stem}-worst{worst}.png")
+        title = (f"{sample}: the {len(ranked[:worst])} entries with the highest ICPF of {len(ranked)} events "
+                 f"(model {model})")
+        save(draw_predictions(rows, title=title, zoom=zoom), path)
+        typer.echo(f"wrote {path}: entries " + ", ".join(f"{k} (ICPF {v:.3f})" for k, v in ranked[:worst]))
+        return
+    several = len(entries) > 1
+    if output is None:
+        output = Path(f"{file.stem}-predict") if several else Path(f"{file.stem}-predict-entry{entries[0]}.png")
+    if several:
+        output.mkdir(parents=True, exist_ok=True)
+    for k in entries:
+        rows, ev = prediction_rows(info, file, k, planes)
+        title = f"{sample}  entry {k}  (run {ev.run}, event {ev.event}), model {model}"
+        if TRUTH in ev.particle:
+            title += "\n" + particle_summary(ev.particle[TRUTH])
+        path = output / f"{file.stem}-predict-entry{k}.png" if several else output
+        save(draw_predictions(rows, title=title, zoom=zoom), path)
         typer.echo(f"wrote {path}")
