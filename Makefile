@@ -1,5 +1,5 @@
 # larseg: the two commands that set everything up on a fresh machine.
-#   make demo   set up, then run the main job
+#   make demo   set up, then run the main job (scripts/demo.sh: simulate, predict, Table I, displays, report)
 #   make test   set up, then run the test suite (tests marked slow are skipped)
 # torch is pinned to the CPU build on purpose: an unpinned torch pulls GBs of CUDA.
 
@@ -17,10 +17,12 @@ PYTEST_ARGS ?=
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
-# Installs torch first (pinned), then larseg with its dev extras, editable.
+# Installs torch first (pinned), then larseg editable with the extras the tests use:
+# dev (pytest, ruff), root (uproot: LArCV ROOT files), onnx (onnx, onnxruntime: export, --backend onnx).
+EXTRAS ?= dev,root,onnx
 $(STAMP): $(PY) pyproject.toml
 	$(PIP) install -q "$(TORCH)"
-	$(PIP) install -q -e ".[dev]"
+	$(PIP) install -q -e ".[$(EXTRAS)]"
 	touch $(STAMP)
 
 venv: $(STAMP)

@@ -85,7 +85,7 @@ class ArrayFile:
         try:
             arr = np.load(self.path, mmap_mode="r", allow_pickle=False)
         except ValueError as exc:
-            if "allow_pickle" in str(exc) or "Object arrays" in str(exc):
+            if "allow_pickle" in str(exc) or "Object arrays" in str(exc) or "Python objects" in str(exc):
                 raise DataFileError(self.path, "holds pickled Python objects; only numeric arrays are read") from None
             raise DataFileError(self.path, f"not a readable .npy file ({_first_line(exc)})") from None
         except OSError as exc:

@@ -111,7 +111,7 @@ class LarcvRootFile:
                                 if n.startswith("image2d_") and n.endswith("_tree"))
         if not self.producers:
             raise DataFileError(self.path, f"no image2d_<producer>_tree in this ROOT file "
-                                           f"(has: {', '.join(trees) or 'no trees'})")
+                                           f"(has: {', '.join(sorted(names)) or 'nothing'})")
         if producer is None:
             producer = self.producers[0] if len(self.producers) == 1 else "wire"
         if producer not in self.producers:
