@@ -1,7 +1,7 @@
 """Inference latency and peak memory on this machine: whole 3-plane events and 512x512 crops, PyTorch vs onnxruntime.
 
-    python benchmarks/bench_inference.py                    # every case, about 2 minutes on 2 CPU cores
-    python benchmarks/bench_inference.py --quick            # the cpu preset only
+    python benchmarks/bench_inference.py                    # every case, about 4 minutes on 2 CPU cores
+    python benchmarks/bench_inference.py --quick            # the cpu preset only, about 3 minutes
     python benchmarks/bench_inference.py --model models/larseg-cpu.pt --seam-events 5
 
 Cases (each in a fresh process, so its peak RSS is its own):
