@@ -14,14 +14,13 @@ supports from 1.14 on.
 from __future__ import annotations
 
 import io
-import os
-import tempfile
 import warnings
 from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
 
+from larseg.atomic import atomic_open
 from larseg.errors import DataFileError, LarsegError
 from larseg.model.config import ModelConfig
 
@@ -94,19 +93,8 @@ def export_onnx(module, f: str | Path | BinaryIO, opset: int = DEFAULT_OPSET, so
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
-    if not path.parent.exists():
-        raise DataFileError(path, f"directory {path.parent} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_open(path, make_dirs=False) as out:
+        out.write(data)
 
 
 def read_onnx(path: str | Path) -> tuple[bytes, ModelConfig]:

@@ -9,15 +9,14 @@ scheduler, counters, RNG states and training config (see :mod:`larseg.train.loop
 from __future__ import annotations
 
 import io
-import os
 import pickle
-import tempfile
 import zipfile
 from pathlib import Path
 
 import torch
 
 from larseg import __version__
+from larseg.atomic import atomic_open
 from larseg.config import from_yaml
 from larseg.errors import DataFileError, LarsegError
 from larseg.model.config import ModelConfig
@@ -35,20 +34,9 @@ def _version_tuple(text: str) -> tuple[int, ...]:
 
 def save_atomic(obj: dict, path: str | Path) -> Path:
     """``torch.save`` to a temporary file beside ``path``, then rename: a reader never sees half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    with atomic_open(path) as f:
+        torch.save(obj, f)
+    return Path(path)
 
 
 def read_checkpoint(path: str | Path, map_location="cpu") -> dict:
