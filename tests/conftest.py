@@ -22,3 +22,14 @@ def shared() -> Path:
     if not path.is_dir():
         pytest.fail(f"shared reference material not found at {path} (set LARSEG_SHARED)")
     return path
+
+
+@pytest.fixture
+def one_thread():
+    """Tiny test networks run fastest on one thread (a shared machine's busy cores make 2 threads crawl)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from larseg.data.larcv3 import (
-    Cluster, ClusterSet, Event, ImageMeta, Larcv3File, Larcv3Writer, SparseImage, sparse_from_dense,
+    Cluster, ClusterSet, Event, ImageMeta, Larcv3File, Larcv3Writer, sparse_from_dense,
 )
 from larseg.errors import DataFileError
 

@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import pytest
-import torch
 from eval_helpers import write_checkpoint
 
 from larseg.config import load_preset
 
 
 @pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny networks run fastest on one thread (the machine's cores are shared)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
+def _one_thread(one_thread):
+    """Every test here runs its networks on one thread (fixture in tests/conftest.py)."""
     yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="session")

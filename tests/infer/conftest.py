@@ -7,14 +7,9 @@ from infer_helpers import save_checkpoint, tiny_model
 
 
 @pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny test networks run fastest on one thread (the machine may be busy)."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
+def _one_thread(one_thread):
+    """Every test here runs its networks on one thread (fixture in tests/conftest.py)."""
     yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture

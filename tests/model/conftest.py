@@ -6,11 +6,6 @@ import pytest
 
 
 @pytest.fixture(autouse=True)
-def one_thread():
-    """Small test networks run fastest on one thread (and a shared machine's busy cores make 2 threads crawl)."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
+def _one_thread(one_thread):
+    """Every test here runs its networks on one thread (fixture in tests/conftest.py)."""
     yield
-    torch.set_num_threads(before)
