@@ -3,7 +3,7 @@
 #   1. simulate small benchmark samples with a fixed seed (512x512 crops and whole events), and draw them;
 #   2. with the shipped model (models/larseg-cpu.pt, see models/README.md): label every pixel of the whole
 #      events (larseg predict), print the paper's Table I rows (larseg evaluate), draw the network's
-#      predictions and write the HTML report (larseg report) -- each step where the command exists.
+#      predictions and write the HTML report (larseg report).
 # Everything goes to OUT (default demo-output/). LARSEG_MODEL picks another model.
 set -euo pipefail
 out=${1:-demo-output}
@@ -11,8 +11,6 @@ larseg=${LARSEG:-.venv/bin/larseg}
 model=${LARSEG_MODEL:-models/larseg-cpu.pt}
 seed=2019
 mkdir -p "$out"
-
-has() { "$larseg" "$1" --help >/dev/null 2>&1; }
 
 echo "== samples (seed $seed)"
 "$larseg" simulate 1e1p -n 40 --seed "$seed" -o "$out/1e1p.h5" --overwrite
@@ -32,21 +30,13 @@ echo "== whole events with $model"
 "$larseg" predict "$model" "$out/nue-cc-full.h5" -o "$out/nue-cc-full-predicted.h5" --overwrite
 "$larseg" info "$out/nue-cc-full-predicted.h5"
 
-if has evaluate; then
-    echo "== Table I rows"
-    "$larseg" evaluate "$model" "$out/1e1p.h5" "$out/1mu1p-le.h5" -o "$out/evaluation"
-else
-    echo "== larseg evaluate is not available in this version: no Table I rows"
-fi
+echo "== Table I rows"
+"$larseg" evaluate "$model" "$out/1e1p.h5" "$out/1mu1p-le.h5" -o "$out/evaluation" --force
 
-display_help=$("$larseg" display --help 2>/dev/null || true)
-if [[ $display_help == *--model* ]]; then
-    echo "== event displays of the network's labels"
-    "$larseg" display "$out/1e1p.h5" --model "$model" --entry 0 --entry 1 --entry 2 -o "$out/predictions"
-fi
+echo "== event displays of the network's labels"
+"$larseg" display "$out/1e1p.h5" --model "$model" --entry 0 --entry 1 --entry 2 -o "$out/predictions"
+"$larseg" display "$out/1e1p.h5" --model "$model" --worst 3 -o "$out/worst"
 
-if has report && [[ -d "$out/evaluation" ]]; then
-    echo "== HTML report"
-    "$larseg" report "$out/evaluation"
-fi
+echo "== HTML report"
+"$larseg" report "$out/evaluation"
 echo "demo output in $out/"

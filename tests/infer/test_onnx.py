@@ -75,3 +75,14 @@ def test_not_a_larseg_onnx_file(tmp_path):
         larseg.load_model(plain)
     with pytest.raises(Exception, match="--backend onnx"):
         larseg.load_model(plain, backend="torch")
+
+
+def test_sparse_models_are_refused_with_one_line():
+    import io
+
+    from larseg.errors import LarsegError
+    from larseg.model import ModelConfig, build_model
+
+    net = build_model(ModelConfig(name="tiny-sparse", stem_filters=4, filters=(4, 8), sparse=True))
+    with pytest.raises(LarsegError, match="sparse: ONNX export is not supported"):
+        export_onnx(net, io.BytesIO())

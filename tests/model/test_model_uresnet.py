@@ -165,3 +165,49 @@ def test_bad_configs():
     with pytest.raises(ValueError, match="divisible"):
         ModelConfig(filters=(16, 24), upsample_grouped=True)
     assert isinstance(EncoderClassifier(tiny()).encoder, nn.Module)
+
+
+def test_group_norm_same_function_in_train_and_eval_mode():
+    """With norm=group the network's output does not depend on the mode or on the other images
+    of the batch (the BatchNorm failure of the first CPU model cannot happen)."""
+    torch.manual_seed(0)
+    model = UResNet(tiny(norm="group", norm_groups=2, input_scale=0.01))
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in model.modules())
+    x = torch.zeros(2, 1, 32, 32)
+    x[0, 0, 5:20, 10] = 60.0
+    x[1, 0, 3:30, 3:6] = torch.rand(27, 3) * 200
+    with torch.no_grad():
+        train_out = model.train()(x)
+        eval_out = model.eval()(x)
+        alone = model(x[:1])
+    assert torch.allclose(train_out, eval_out, atol=1e-5)
+    assert torch.allclose(alone, eval_out[:1], atol=1e-5)
+    # a BatchNorm model does differ between modes (the test can fail)
+    bn = UResNet(tiny()).train()
+    with torch.no_grad():
+        assert not torch.allclose(bn(x), bn.eval()(x), atol=1e-3)
+
+
+def test_input_scale_is_part_of_the_model():
+    torch.manual_seed(0)
+    a = UResNet(tiny(norm="group", input_scale=0.01)).eval()
+    b = UResNet(tiny(norm="group", input_scale=1.0)).eval()
+    b.load_state_dict(a.state_dict())
+    x = torch.zeros(1, 1, 32, 32)
+    x[0, 0, 4:28, 16] = 60.0
+    with torch.no_grad():
+        assert torch.allclose(a(x), b(x * 0.01), atol=1e-5)
+
+
+@pytest.mark.parametrize("kw", [{"norm": "layer"}, {"norm_groups": 0}, {"input_scale": 0.0}])
+def test_norm_settings_are_checked(kw):
+    with pytest.raises(ValueError):
+        tiny(**kw)
+
+
+def test_group_norm_groups_divide_channels():
+    from larseg.model.blocks import make_norm
+
+    assert make_norm(12, "group", 8).num_groups == 6
+    assert make_norm(4, "group", 8).num_groups == 4
+    assert make_norm(16, "group", 8).num_groups == 8

@@ -194,3 +194,26 @@ def test_log_keeps_the_columns_of_an_existing_file(tmp_path):
     assert [r["loss"] for r in rows] == ["0.5", "0.25", ""]
     log.truncate(2)
     assert [r["step"] for r in read_csv(tmp_path / "train.csv")] == ["1", "2"]
+
+
+def test_sparse_model_trains_resumes_and_transfers(sample_files, tmp_path):
+    """The same training system with a sparse U-ResNet: pretraining, transfer, exact resume, load."""
+    sparse = tiny_model(sparse=True, norm="group", norm_groups=2)
+    pre = pretrain([sample_files["single"]], [sample_files["single_val"]], tmp_path / "pre", model=sparse,
+                   training=tiny_training(epochs=1, batch_size=5), device="cpu", progress=False)
+    assert pre.finished
+    cfg = tiny_training(checkpoint_every=2, epochs=2)
+    full = _run(sample_files, tmp_path / "full", model=sparse, training=cfg,
+                init_encoder=tmp_path / "pre" / "last.pt")
+    part = _run(sample_files, tmp_path / "part", model=sparse, training=cfg, stop_after_steps=3,
+                save_on_stop=False, init_encoder=tmp_path / "pre" / "last.pt")
+    assert not part.finished
+    resumed = _run(sample_files, tmp_path / "part", model=None, training=None, resume=True)
+    assert resumed.finished and resumed.steps == full.steps
+    a = read_checkpoint(tmp_path / "full" / "last.pt")["model"]
+    b = read_checkpoint(tmp_path / "part" / "last.pt")["model"]
+    for k, v in a.items():
+        assert torch.equal(v, b[k]), k
+    model = load_model(tmp_path / "full")
+    assert model.config.sparse and type(model).__name__ == "SparseUResNet"
+    assert float(read_csv(tmp_path / "full" / "val.csv")[-1]["icpf_mean"]) <= 1.0

@@ -59,6 +59,9 @@ def export_onnx(module, f: str | Path | BinaryIO, opset: int = DEFAULT_OPSET, so
     from larseg.provenance import provenance
 
     cfg = module.config
+    if getattr(cfg, "sparse", False):
+        raise LarsegError(f"model '{cfg.name}' is sparse: ONNX export is not supported (its neighbour maps use "
+                          "searchsorted, which ONNX cannot express); run it with the torch backend")
     was_training = module.training
     module.eval()
     side = cfg.multiple * 2

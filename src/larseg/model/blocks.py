@@ -1,4 +1,4 @@
-"""Building blocks: the ResNet module and a batch norm synchronised across processes."""
+"""Building blocks: normalisation layers, the ResNet module and a batch norm synchronised across processes."""
 
 from __future__ import annotations
 
@@ -7,11 +7,30 @@ import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
 
+#: Normalisation layers a ModelConfig may name.
+NORMS = ("batch", "group")
 
-def conv_bn_relu(cin: int, cout: int, kernel: int, stride: int = 1) -> nn.Sequential:
+
+def make_norm(channels: int, norm: str = "batch", groups: int = 8) -> nn.Module:
+    """A normalisation layer over ``channels``: BatchNorm2d (the paper), or GroupNorm.
+
+    GroupNorm normalises each image over groups of channels and all pixels, so training
+    and inference compute the same function; ``groups`` is lowered to the largest divisor
+    of ``channels`` not above it.
+    """
+    if norm == "batch":
+        return nn.BatchNorm2d(channels)
+    if norm == "group":
+        g = max(d for d in range(1, min(groups, channels) + 1) if channels % d == 0)
+        return nn.GroupNorm(g, channels)
+    raise ValueError(f"norm must be one of {NORMS}, got {norm!r}")
+
+
+def conv_bn_relu(cin: int, cout: int, kernel: int, stride: int = 1, norm: str = "batch",
+                 groups: int = 8) -> nn.Sequential:
     return nn.Sequential(
         nn.Conv2d(cin, cout, kernel, stride=stride, padding=kernel // 2, bias=False),
-        nn.BatchNorm2d(cout),
+        make_norm(cout, norm, groups),
         nn.ReLU(inplace=True),
     )
 
@@ -19,19 +38,21 @@ def conv_bn_relu(cin: int, cout: int, kernel: int, stride: int = 1) -> nn.Sequen
 class ResBlock(nn.Module):
     """The paper's ResNet module: two 3x3 convolutions, each followed by BN and ReLU, plus a shortcut.
 
+    ``norm`` selects the normalisation (see :func:`make_norm`; BN by default).
     The shortcut is the identity, or a 1x1 convolution + BN (the projection) where the
     number of channels or the resolution changes. ``out = relu(branch(x) + shortcut(x))``.
     """
 
-    def __init__(self, cin: int, cout: int, stride: int = 1):
+    def __init__(self, cin: int, cout: int, stride: int = 1, norm: str = "batch", groups: int = 8):
         super().__init__()
         self.conv1 = nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False)
-        self.bn1 = nn.BatchNorm2d(cout)
+        self.bn1 = make_norm(cout, norm, groups)
         self.conv2 = nn.Conv2d(cout, cout, 3, padding=1, bias=False)
-        self.bn2 = nn.BatchNorm2d(cout)
+        self.bn2 = make_norm(cout, norm, groups)
         self.shortcut = None
         if stride != 1 or cin != cout:
-            self.shortcut = nn.Sequential(nn.Conv2d(cin, cout, 1, stride=stride, bias=False), nn.BatchNorm2d(cout))
+            self.shortcut = nn.Sequential(nn.Conv2d(cin, cout, 1, stride=stride, bias=False),
+                                          make_norm(cout, norm, groups))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = F.relu(self.bn1(self.conv1(x)), inplace=True)

@@ -13,6 +13,10 @@ Layout (see docs/model.md)::
 
 The number of stride-2 steps is ``depth = len(filters) - 1 + stem_pool``; inputs
 must have sides divisible by ``2**depth`` (``predict`` pads and crops back).
+
+``sparse: true`` builds the sparse U-ResNet (:mod:`larseg.model.sparse`): the same
+layout on the non-zero pixels only, with submanifold convolutions and a 2x2 stride-2
+convolution opening each deeper stage (no stem pool, 2x2 upsampling, 1x1 head).
 """
 
 from __future__ import annotations
@@ -45,6 +49,22 @@ class ModelConfig:
     #: Hidden head layers (each conv + BN + ReLU) before the class layer.
     head_filters: tuple[int, ...] = ()
     head_kernel: int = 1
+    #: Normalisation after every convolution: "batch" (the paper) or "group" (GroupNorm,
+    #: identical in training and inference; see docs/model.md for why the cpu preset uses it).
+    norm: str = "batch"
+    #: Channel groups of GroupNorm (lowered to a divisor of each layer's channels).
+    norm_groups: int = 8
+    #: The network multiplies its input by this before the stem (pixel values are ~60 per
+    #: MIP wire; 0.01 brings them to order one). Part of the model, so every caller,
+    #: ONNX export included, feeds raw pixel values.
+    input_scale: float = 1.0
+    #: Sparse U-ResNet (larseg.model.sparse): convolutions only on the non-zero pixels, which
+    #: get the logits; the others are background (class 0) with certainty. Much cheaper on
+    #: these images (well under 1% of the pixels are non-zero), most of all on whole events.
+    sparse: bool = False
+    #: Convolution kernels of a sparse network: "torch" (pure PyTorch, the reference) or
+    #: "spconv" (the optional spconv package; same weights, so a checkpoint runs on either).
+    sparse_backend: str = "torch"
     #: Nominal input side (for FLOP counts and documentation only; the net is fully convolutional).
     input_size: int = 512
 
@@ -55,6 +75,10 @@ class ModelConfig:
             raise ValueError("stem_filters and in_channels must be >= 1 and num_classes >= 2")
         if self.encoder_blocks < 1 or self.decoder_blocks < 0:
             raise ValueError("encoder_blocks must be >= 1 and decoder_blocks >= 0")
+        if self.norm not in ("batch", "group"):
+            raise ValueError(f"norm must be 'batch' or 'group', got {self.norm!r}")
+        if self.norm_groups < 1 or not self.input_scale > 0:
+            raise ValueError("norm_groups must be >= 1 and input_scale > 0")
         if self.upsample_kernel not in (2, 4):
             raise ValueError(f"upsample_kernel must be 2 or 4, got {self.upsample_kernel}")
         if self.stem_kernel % 2 == 0 or self.head_kernel % 2 == 0:
@@ -66,6 +90,16 @@ class ModelConfig:
             bad = [(a, b) for a, b in pairs if a % b]
             if bad:
                 raise ValueError(f"upsample_grouped needs input channels divisible by output channels, not {bad[0]}")
+        if self.sparse_backend not in ("torch", "spconv"):
+            raise ValueError(f"sparse_backend must be 'torch' or 'spconv', got {self.sparse_backend!r}")
+        if self.sparse:
+            unsupported = [name for name, bad in (
+                ("stem_pool", self.stem_pool), (f"upsample_kernel {self.upsample_kernel}", self.upsample_kernel != 2),
+                (f"head_kernel {self.head_kernel}", self.head_kernel != 1), ("upsample_grouped", self.upsample_grouped))
+                if bad]
+            if unsupported:
+                raise ValueError(f"a sparse network does not support {', '.join(unsupported)} (it needs stem_pool: "
+                                 "false, upsample_kernel: 2, head_kernel: 1, upsample_grouped: false)")
 
     @property
     def depth(self) -> int:
@@ -80,4 +114,5 @@ class ModelConfig:
     def encoder_signature(self) -> dict:
         """The settings that fix the encoder's weights (must match for transfer learning)."""
         return {k: getattr(self, k) for k in (
-            "in_channels", "stem_filters", "stem_kernel", "stem_pool", "filters", "encoder_blocks")}
+            "in_channels", "stem_filters", "stem_kernel", "stem_pool", "filters", "encoder_blocks", "norm",
+            "norm_groups", "input_scale", "sparse")}

@@ -76,13 +76,13 @@ def load_model(path: str | Path, device: str | torch.device = "cpu"):
 
     The returned module carries its :class:`ModelConfig` as ``model.config``.
     """
-    from larseg.model.uresnet import UResNet
+    from larseg.model.uresnet import build_model
 
     ckpt = read_checkpoint(path)
     if ckpt.get("task", "segment") != "segment":
         raise DataFileError(path, f"a {ckpt.get('task')} checkpoint (from 'larseg pretrain'), not a U-ResNet")
     cfg = checkpoint_model_config(ckpt, path)
-    model = UResNet(cfg)
+    model = build_model(cfg)
     try:
         model.load_state_dict(ckpt["model"])
     except (RuntimeError, KeyError) as exc:

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from larseg.model.blocks import ResBlock, conv_bn_relu
+from larseg.model.blocks import ResBlock, conv_bn_relu, make_norm
 from larseg.model.config import ModelConfig
 
 #: Classes of the pretraining classifier, in output order, and the primary pdg of each.
@@ -20,19 +20,26 @@ class Encoder(nn.Module):
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
-        self.stem = conv_bn_relu(cfg.in_channels, cfg.stem_filters, cfg.stem_kernel)
+        if cfg.sparse:
+            raise ValueError(f"model preset '{cfg.name}' is sparse (sparse: true): build it with "
+                             "larseg.model.build_model or build_classifier, not the dense classes")
+        self.input_scale = cfg.input_scale
+        nk = {"norm": cfg.norm, "groups": cfg.norm_groups}
+        self.stem = conv_bn_relu(cfg.in_channels, cfg.stem_filters, cfg.stem_kernel, **nk)
         self.pool = nn.MaxPool2d(3, stride=2, padding=1) if cfg.stem_pool else None
         stages = []
         cin = cfg.stem_filters
         for i, f in enumerate(cfg.filters):
-            blocks = [ResBlock(cin, f, stride=1 if i == 0 else 2)]
-            blocks += [ResBlock(f, f) for _ in range(cfg.encoder_blocks - 1)]
+            blocks = [ResBlock(cin, f, stride=1 if i == 0 else 2, **nk)]
+            blocks += [ResBlock(f, f, **nk) for _ in range(cfg.encoder_blocks - 1)]
             stages.append(nn.Sequential(*blocks))
             cin = f
         self.stages = nn.ModuleList(stages)
         self.out_channels = cfg.filters[-1]
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        if self.input_scale != 1.0:
+            x = x * self.input_scale
         x = self.stem(x)
         feats = []
         if self.pool is not None:
@@ -54,12 +61,12 @@ class UpStage(nn.Module):
         layers: list[nn.Module] = [nn.ConvTranspose2d(cin, cout, k, stride=2, padding=(k - 2) // 2, groups=groups,
                                                       bias=not cfg.upsample_bn)]
         if cfg.upsample_bn:
-            layers += [nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
+            layers += [make_norm(cout, cfg.norm, cfg.norm_groups), nn.ReLU(inplace=True)]
         self.up = nn.Sequential(*layers)
         mods = []
         c = cout + skip
         for _ in range(blocks):
-            mods.append(ResBlock(c, cout))
+            mods.append(ResBlock(c, cout, norm=cfg.norm, groups=cfg.norm_groups))
             c = cout
         self.blocks = nn.Sequential(*mods)
         self.out_channels = c
@@ -83,7 +90,7 @@ class UResNet(nn.Module):
         c = ups[-1].out_channels if ups else f[0]
         head: list[nn.Module] = []
         for h in cfg.head_filters:
-            head.append(conv_bn_relu(c, h, cfg.head_kernel))
+            head.append(conv_bn_relu(c, h, cfg.head_kernel, norm=cfg.norm, groups=cfg.norm_groups))
             c = h
         head.append(nn.Conv2d(c, cfg.num_classes, cfg.head_kernel, padding=cfg.head_kernel // 2))
         self.head = nn.Sequential(*head)
@@ -140,7 +147,7 @@ def init_weights(model: nn.Module) -> None:
             nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.BatchNorm2d):
+        elif isinstance(m, (nn.BatchNorm2d, nn.GroupNorm)):
             nn.init.ones_(m.weight)
             nn.init.zeros_(m.bias)
         elif isinstance(m, nn.Linear):
@@ -157,20 +164,32 @@ def pad_to_multiple(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, tuple
     return x, (h, w)
 
 
-def build_model(cfg: ModelConfig | str) -> UResNet:
-    """A freshly initialised U-ResNet for a ModelConfig or a preset name (``paper``, ``mcc8``, ``cpu``)."""
+def build_model(cfg: ModelConfig | str) -> nn.Module:
+    """A freshly initialised U-ResNet for a ModelConfig or a preset name (``paper``, ``mcc8``, ``cpu``, ...).
+
+    A config with ``sparse: true`` gives a :class:`larseg.model.sparse.SparseUResNet` (same interface).
+    """
     if isinstance(cfg, str):
         from larseg.config import resolve
 
         cfg = resolve("model", cfg)
+    if cfg.sparse:
+        from larseg.model.sparse import SparseUResNet
+
+        return SparseUResNet(cfg)
     return UResNet(cfg)
 
 
-def build_classifier(cfg: ModelConfig | str, num_classes: int = len(PARTICLE_CLASSES)) -> EncoderClassifier:
+def build_classifier(cfg: ModelConfig | str, num_classes: int = len(PARTICLE_CLASSES)) -> nn.Module:
+    """The encoder classifier of a config (sparse for ``sparse: true``) for pretraining."""
     if isinstance(cfg, str):
         from larseg.config import resolve
 
         cfg = resolve("model", cfg)
+    if cfg.sparse:
+        from larseg.model.sparse import SparseEncoderClassifier
+
+        return SparseEncoderClassifier(cfg, num_classes)
     return EncoderClassifier(cfg, num_classes)
 
 

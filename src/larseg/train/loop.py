@@ -38,7 +38,7 @@ from larseg.eval.metrics import ImageMetrics, image_metrics, summarize
 from larseg.model.blocks import convert_batchnorm
 from larseg.model.config import ModelConfig
 from larseg.model.io import FORMAT, checkpoint_model_config, load_encoder_weights, read_checkpoint, save_atomic
-from larseg.model.uresnet import EncoderClassifier, UResNet
+from larseg.model.uresnet import build_classifier, build_model
 from larseg.provenance import provenance
 from larseg.train import distributed as D
 from larseg.train.config import AugmentConfig, TrainConfig
@@ -69,7 +69,7 @@ class SegmentTask:
     metric_label = "ICPF"
 
     def build(self, mcfg: ModelConfig) -> nn.Module:
-        return UResNet(mcfg)
+        return build_model(mcfg)
 
     def dataset(self, files, tcfg: TrainConfig, train: bool, multiple: int):
         return SegmentationData(files, tcfg.plane, tcfg.threshold, tcfg.augment if train else AugmentConfig(),
@@ -116,7 +116,7 @@ class ClassifyTask:
     metric_label = "error"
 
     def build(self, mcfg: ModelConfig) -> nn.Module:
-        return EncoderClassifier(mcfg)
+        return build_classifier(mcfg)
 
     def dataset(self, files, tcfg: TrainConfig, train: bool, multiple: int):
         return ParticleData(files, tcfg.plane, tcfg.threshold, tcfg.augment if train else AugmentConfig(),
