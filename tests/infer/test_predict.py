@@ -224,3 +224,28 @@ def test_no_traceback_from_the_real_command(tmp_path, tiny_ckpt):
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert proc.stderr.strip() == f"larseg: error: {tmp_path / 'inf.npy'}: entry 0 plane 0: 1 NaN/inf pixels"
     assert not (tmp_path / "o.h5").exists()
+
+
+def test_sparse_model_predicts_whole_events_without_tiles(capsys, tmp_path, sample):
+    """A sparse U-ResNet runs on whole images of any size; scores equal the model's own forward."""
+    import torch
+    from infer_helpers import save_checkpoint, tiny_config
+
+    from larseg.model import build_model
+
+    torch.manual_seed(0)
+    net = build_model(tiny_config(sparse=True, norm="group", norm_groups=2)).eval()
+    ckpt = save_checkpoint(net, tmp_path / "sparse.pt")
+    path, images = sample
+    out = tmp_path / "pred.h5"
+    code, _, stderr = run_cli(capsys, "predict", ckpt, path, "-o", out)
+    assert code == 0, stderr
+    f = Larcv3File(out)
+    image = images[2][2]
+    charged = image >= 10
+    with torch.no_grad():
+        logits = net(torch.as_tensor(np.where(charged, image, 0), dtype=torch.float32)[None, None])
+    scores = torch.softmax(logits, 1)[0].numpy()
+    ev = f.read(2)
+    np.testing.assert_allclose(ev.sparse2d["score_shower"][2].dense()[charged], scores[2][charged], atol=1e-5)
+    assert len(ev.sparse2d["prediction"][2].index) == charged.sum()
