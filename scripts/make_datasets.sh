@@ -26,3 +26,5 @@ make_sample nue-cc nue-cc 1000 2004
 make_sample numu-cc numu-cc 1000 2005
 make_sample michel michel 500 2006
 make_sample ccpi0 ccpi0 500 2007
+make_sample ccpi0-datalike ccpi0-datalike 500 2008
+make_sample michel-datalike michel-datalike 500 2009

@@ -94,6 +94,13 @@ def test_display_with_a_model(tiny_ckpt, sample_1e1p_le, tmp_path):
     ranked = rank_by_icpf(info, sample_1e1p_le)
     assert [round(v, 3) for _, v in ranked[:2]] == shown
     assert r.output.split("entries ")[1].startswith(f"{ranked[0][0]} ")
+    # an output without a picture suffix is a directory, for one entry and for --worst
+    folder = tmp_path / "pictures"
+    for extra in (["--worst", "1"], ["--entry", "0"]):
+        r = runner.invoke(app, ["display", str(sample_1e1p_le), "-m", str(tiny_ckpt), *extra, "-o", str(folder)])
+        assert r.exit_code == 0, r.output
+    assert sorted(p.name for p in folder.glob("*.png")) == [f"{sample_1e1p_le.stem}-predict-entry0.png",
+                                                           f"{sample_1e1p_le.stem}-worst1.png"]
     bad = runner.invoke(app, ["display", str(sample_1e1p_le), "--worst", "2"])
     assert isinstance(bad.exception, LarsegError)
 

@@ -85,7 +85,7 @@ def merge_cmd(
 def display_cmd(
     file: Path = typer.Argument(..., help="A larseg/larcv3 file."),
     entry: list[int] = typer.Option(None, "--entry", "-e", help="Entry to draw (repeatable; default 0)."),
-    output: Path = typer.Option(None, "-o", "--output", help="PNG file, or a directory for several entries."),
+    output: Path = typer.Option(None, "-o", "--output", help="PNG (or .pdf/.svg) file, or a directory (several entries, or any name without a picture suffix)."),
     zoom: bool = typer.Option(True, "--zoom/--no-zoom", help="Zoom each plane to its non-zero pixels."),
     model: Path = typer.Option(None, "--model", "-m",
                                help="Checkpoint or run directory: draw input | truth | prediction | shower score."),
@@ -118,6 +118,8 @@ def display_cmd(
     several = len(entry) > 1
     if output is None:
         output = Path(f"{file.stem}-display") if several else Path(f"{file.stem}-entry{entry[0]}.png")
+    if not several:
+        output = _picture_path(output, f"{file.stem}-entry{entry[0]}.png")
     if several:
         output.mkdir(parents=True, exist_ok=True)
     for k in entry:
@@ -129,6 +131,20 @@ def display_cmd(
         path = output / f"{file.stem}-entry{k}.png" if several else output
         save(draw_planes(planes, title=title, zoom=zoom), path)
         typer.echo(f"wrote {path}")
+
+
+#: Suffixes matplotlib writes; any other --output of a one-picture display is a directory.
+PICTURE_SUFFIXES = (".png", ".pdf", ".svg", ".jpg", ".jpeg")
+
+
+def _picture_path(output: Path | None, name: str) -> Path:
+    """``output`` if it names a picture file, else ``output/name`` (the directory is created)."""
+    if output is None:
+        return Path(name)
+    if output.suffix.lower() in PICTURE_SUFFIXES:
+        return output
+    output.mkdir(parents=True, exist_ok=True)
+    return output / name
 
 
 def _display_predictions(f, file: Path, sample: str, model: Path, entries: list[int], output: Path | None,
@@ -151,7 +167,7 @@ def _display_predictions(f, file: Path, sample: str, model: Path, entries: list[
         rows = []
         for k, _ in ranked[:worst]:
             rows += prediction_rows(info, file, k, planes)[0]
-        path = output or Path(f"{file.stem}-worst{worst}.png")
+        path = _picture_path(output, f"{file.stem}-worst{worst}.png")
         title = (f"{sample}: the {len(ranked[:worst])} entries with the highest ICPF of {len(ranked)} events "
                  f"(model {model})")
         save(draw_predictions(rows, title=title, zoom=zoom), path)
@@ -160,6 +176,8 @@ def _display_predictions(f, file: Path, sample: str, model: Path, entries: list[
     several = len(entries) > 1
     if output is None:
         output = Path(f"{file.stem}-predict") if several else Path(f"{file.stem}-predict-entry{entries[0]}.png")
+    if not several:
+        output = _picture_path(output, f"{file.stem}-predict-entry{entries[0]}.png")
     if several:
         output.mkdir(parents=True, exist_ok=True)
     for k in entries:
