@@ -103,7 +103,8 @@ def run_one(preset: str, size: int, batch: int, mode: str, steps: int, device_na
     peak = (torch.cuda.max_memory_allocated() / 2**20 if device.type == "cuda"
             else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     return {"preset": preset, "size": size, "batch": batch, "mode": mode, "steps": steps,
-            "parameters": count_parameters(model), "seconds_per_step": sec, "cpu_seconds_per_step": min(cpu), "seconds_per_image": sec / batch,
+            "parameters": count_parameters(model), "seconds_per_step": sec,
+            "cpu_seconds_per_step": min(cpu), "seconds_per_image": sec / batch,
             "images_per_second": batch / sec, "peak_memory_mib": peak, "rss_before_training_mib": rss_before,
             "load_average": load, "threads": torch.get_num_threads(), "device": str(device),
             "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "")}

@@ -10,7 +10,13 @@ import numpy as np
 import pytest
 
 from larseg.data.larcv3 import (
-    Cluster, ClusterSet, Event, ImageMeta, Larcv3File, Larcv3Writer, sparse_from_dense,
+    Cluster,
+    ClusterSet,
+    Event,
+    ImageMeta,
+    Larcv3File,
+    Larcv3Writer,
+    sparse_from_dense,
 )
 from larseg.errors import DataFileError
 
@@ -155,7 +161,8 @@ def _event(n_events=5):
         image = np.where(rng.random((12, 8)) < 0.2, rng.uniform(10, 100, (12, 8)), 0).astype(np.float32)
         meta = ImageMeta.for_dense(2, 12, 8, (0.3, 0.33))
         sp = sparse_from_dense(image, meta)
-        clusters = ClusterSet(meta, [Cluster(0, sp.index[::2], sp.value[::2]), Cluster(1, sp.index[1::2], sp.value[1::2])])
+        clusters = ClusterSet(meta, [Cluster(0, sp.index[::2], sp.value[::2]),
+                                     Cluster(1, sp.index[1::2], sp.value[1::2])])
         events.append(Event(1, 0, k, sparse2d={"wire": [sp]}, cluster2d={"instance": [clusters]}))
     return events
 

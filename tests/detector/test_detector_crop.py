@@ -118,7 +118,8 @@ def test_cra_equals_brute_force_on_small_detectors(seed):
 
     # The 3D box: x from the rows, z from the collection window, y full height or `height` around the points.
     assert box.z_cm == pytest.approx(((c0 - 0.5) * PITCH, (c0 + w - 0.5) * PITCH))
-    assert box.x_cm == pytest.approx((((r0 * 6 + 3188.0) - 3200.0) / 2.0 * V, ((r0 + h) * 6 + 3188.0 - 3200.0) / 2.0 * V))
+    assert box.x_cm == pytest.approx((((r0 * 6 + 3188.0) - 3200.0) / 2.0 * V,
+                                      ((r0 + h) * 6 + 3188.0 - 3200.0) / 2.0 * V))
     if height == 0.0:
         assert box.y_cm == (-2.0, 2.0)
     else:

@@ -74,7 +74,7 @@ def test_benchmark_samples(preset, ranges):
             v = p.kinetic if kind == "T" else float(np.linalg.norm(p.momentum))
             assert lo - 1e-6 <= v <= hi + 1e-6
             values[p.pdg].append(v)
-    for pdg, (kind, lo, hi) in ranges.items():
+    for pdg, (_kind, lo, hi) in ranges.items():
         v = np.array(values[pdg])
         # uniform: mean in the middle, both ends populated
         assert abs(v.mean() - (lo + hi) / 2) < 0.08 * (hi - lo)

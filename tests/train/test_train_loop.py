@@ -166,7 +166,8 @@ def test_cli_train_with_settings(sample_files, tmp_path):
         "train", str(sample_files["train"]), "--val", str(sample_files["val"]), "-o", str(out),
         "--model", str(model_yaml), "--training", "cpu", "--device", "cpu",
         "--set", "batch_size=4", "--set", "images_per_epoch=8", "--set", "epochs=1", "--set", "augment.crop=16",
-        "--set", "num_workers=0", "--set", "val_max_images=2", "--set", "model.name=tiny2", "--set", "channels_last=false",
+        "--set", "num_workers=0", "--set", "val_max_images=2", "--set", "model.name=tiny2",
+        "--set", "channels_last=false",
     ])
     assert result.exit_code == 0, result.output
     assert "training finished: 2 steps" in result.output

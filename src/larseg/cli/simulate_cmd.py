@@ -85,7 +85,9 @@ def merge_cmd(
 def display_cmd(
     file: Path = typer.Argument(..., help="A larseg/larcv3 file."),
     entry: list[int] = typer.Option(None, "--entry", "-e", help="Entry to draw (repeatable; default 0)."),
-    output: Path = typer.Option(None, "-o", "--output", help="PNG (or .pdf/.svg) file, or a directory (several entries, or any name without a picture suffix)."),
+    output: Path = typer.Option(None, "-o", "--output",
+                                help="PNG (or .pdf/.svg) file, or a directory (several entries, or any name "
+                                     "without a picture suffix)."),
     zoom: bool = typer.Option(True, "--zoom/--no-zoom", help="Zoom each plane to its non-zero pixels."),
     model: Path = typer.Option(None, "--model", "-m",
                                help="Checkpoint or run directory: draw input | truth | prediction | shower score."),

@@ -16,7 +16,13 @@ from typing import Any
 import yaml
 
 from larseg.config.base import (  # noqa: F401  (re-exported API)
-    deep_merge, from_dict, from_yaml, load_yaml, replace, to_dict, to_yaml,
+    deep_merge,
+    from_dict,
+    from_yaml,
+    load_yaml,
+    replace,
+    to_dict,
+    to_yaml,
 )
 from larseg.errors import ConfigError
 

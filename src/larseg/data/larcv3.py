@@ -24,9 +24,9 @@ and :func:`sparse_from_dense` convert.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
 
 import h5py
 import numpy as np
@@ -116,7 +116,7 @@ class ImageMeta:
         return rec
 
     @classmethod
-    def from_record(cls, rec) -> "ImageMeta":
+    def from_record(cls, rec) -> ImageMeta:
         return cls(
             projection_id=int(rec["projection_id"]),
             shape=(int(rec["number_of_voxels"][0]), int(rec["number_of_voxels"][1])),
@@ -126,7 +126,7 @@ class ImageMeta:
 
     @classmethod
     def for_dense(cls, projection_id: int, n_rows: int, n_wires: int, pixel_cm: tuple[float, float],
-                  origin: tuple[float, float] = (0.0, 0.0)) -> "ImageMeta":
+                  origin: tuple[float, float] = (0.0, 0.0)) -> ImageMeta:
         """Meta of a dense ``(n_rows, n_wires)`` image; ``pixel_cm = (wire pitch, row height)``."""
         return cls(projection_id, (n_wires, n_rows), (n_wires * pixel_cm[0], n_rows * pixel_cm[1]), origin)
 
@@ -398,7 +398,7 @@ class Larcv3Writer:
                 self.file.close()
                 self._closed = True
 
-    def __enter__(self) -> "Larcv3Writer":
+    def __enter__(self) -> Larcv3Writer:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
@@ -412,7 +412,7 @@ def _truncate_product(group: h5py.Group, product_type: str, n_entries: int) -> N
     """Cut a product's tables back to its first ``n_entries`` entries."""
     chain = [name for name in _TABLES[product_type] if name != "image_meta"]
     keep = n_entries
-    for parent, child in zip(chain, chain[1:]):
+    for parent in chain[:-1]:
         ds = group[parent]
         ds.resize((min(keep, ds.shape[0]),))
         if keep and ds.shape[0]:
@@ -481,7 +481,7 @@ class Larcv3File:
         state["_pid"] = None
         return state
 
-    def __enter__(self) -> "Larcv3File":
+    def __enter__(self) -> Larcv3File:
         return self
 
     def __exit__(self, *exc) -> None:

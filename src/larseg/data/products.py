@@ -23,7 +23,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from larseg.data.larcv3 import (
-    INVALID_U2, INVALID_U4, LARCV_PARTICLE_DTYPE, Cluster, ClusterSet, Event, ImageMeta, SparseImage,
+    INVALID_U2,
+    INVALID_U4,
+    LARCV_PARTICLE_DTYPE,
+    Cluster,
+    ClusterSet,
+    Event,
+    ImageMeta,
+    SparseImage,
     sparse_from_dense,
 )
 from larseg.physics.constants import DELTA_RAY_PROCESSES

@@ -92,7 +92,7 @@ def _best(counts: np.ndarray, lo: tuple[int, ...], size: tuple[int, ...], target
     flat = counts.ravel()
     cand = np.flatnonzero(flat == flat.max())
     idx = np.unravel_index(cand, counts.shape)
-    offsets = [i + l for i, l in zip(idx, lo)]
+    offsets = [i + low for i, low in zip(idx, lo)]
     dist = sum((o + (s - 1) / 2.0 - t) ** 2 for o, s, t in zip(offsets, size, target))
     best = int(np.flatnonzero(dist == dist.min())[0])  # candidates are in row-major order
     return tuple(int(o[best]) for o in offsets)

@@ -82,7 +82,8 @@ def _step_axes(deposits: Deposits, which: np.ndarray) -> np.ndarray:
     return np.divide(dirs, norm, out=np.zeros_like(dirs), where=norm > 0)
 
 
-def drift_charge(deposits: Deposits, config: DetectorConfig | None = None, geometry: Geometry | None = None) -> DriftedCharge:
+def drift_charge(deposits: Deposits, config: DetectorConfig | None = None,
+                 geometry: Geometry | None = None) -> DriftedCharge:
     """Electrons reaching the anode from each deposit, with their diffusion widths.
 
     Deposits outside the active volume, or with no energy, collect nothing.

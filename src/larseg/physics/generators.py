@@ -33,7 +33,7 @@ import numpy as np
 # --- particle data
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def mass(pdg: int) -> float:
     """Rest mass [MeV] from the PDG tables of the ``particle`` package."""
     from particle import Particle

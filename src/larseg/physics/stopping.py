@@ -71,7 +71,8 @@ def density_effect(beta_gamma: np.ndarray) -> np.ndarray:
     """Sternheimer density-effect correction delta(beta*gamma) for liquid argon."""
     x = np.log10(np.maximum(beta_gamma, 1e-30))
     two_ln10 = 2.0 * np.log(10.0)
-    mid = two_ln10 * x - C.STERNHEIMER_CBAR + C.STERNHEIMER_A * np.clip(C.STERNHEIMER_X1 - x, 0, None) ** C.STERNHEIMER_K
+    mid = (two_ln10 * x - C.STERNHEIMER_CBAR
+           + C.STERNHEIMER_A * np.clip(C.STERNHEIMER_X1 - x, 0, None) ** C.STERNHEIMER_K)
     high = two_ln10 * x - C.STERNHEIMER_CBAR
     low = C.STERNHEIMER_DELTA0 * 10.0 ** (2.0 * (x - C.STERNHEIMER_X0))
     return np.where(x >= C.STERNHEIMER_X1, high, np.where(x >= C.STERNHEIMER_X0, mid, low))
@@ -128,7 +129,8 @@ def _electron_collision(t: np.ndarray, positron: bool, cut: float) -> np.ndarray
         f = 2.0 * np.log(2.0) - beta2 / 12.0 * (23.0 + 14.0 / y + 10.0 / y**2 + 4.0 / y**3)
     else:
         f = 1.0 - beta2 + (tau * tau / 8.0 - (2.0 * tau + 1.0) * np.log(2.0)) / (tau + 1.0) ** 2
-    full = _XI_PER_CM / beta2 * (np.log(tau * tau * (tau + 2.0) / (2.0 * (C.LAR_MEAN_EXCITATION / me) ** 2)) + f - delta)
+    log_term = np.log(tau * tau * (tau + 2.0) / (2.0 * (C.LAR_MEAN_EXCITATION / me) ** 2))
+    full = _XI_PER_CM / beta2 * (log_term + f - delta)
     if np.isinf(cut):
         return full
     _, hard = _moller_integrals(t, cut)

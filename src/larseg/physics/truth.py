@@ -74,7 +74,8 @@ class Deposits:
         return len(self.de)
 
     def select(self, mask) -> Deposits:
-        return Deposits(self.x[mask], self.y[mask], self.z[mask], self.t[mask], self.de[mask], self.dx[mask], self.track[mask])
+        return Deposits(self.x[mask], self.y[mask], self.z[mask], self.t[mask], self.de[mask], self.dx[mask],
+                        self.track[mask])
 
 
 @dataclass

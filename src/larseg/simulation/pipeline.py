@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import time
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
 from larseg.config import provenance_yaml
-from larseg.data.larcv3 import Larcv3File, Larcv3Writer
-from larseg.data.larcv3 import ImageMeta
+from larseg.data.larcv3 import ImageMeta, Larcv3File, Larcv3Writer
 from larseg.data.products import EntryTruth, PlaneImage, neutrino_record, to_event
 from larseg.errors import DataFileError, LarsegError
 from larseg.physics.generators import Interaction, generate

@@ -6,8 +6,8 @@ Time runs down the vertical axis, wires along the horizontal one.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import matplotlib
 
@@ -85,7 +85,8 @@ def draw_planes(planes: Sequence[PlaneImage], title: str = "", zoom: bool = True
         fig.colorbar(im, ax=ax, fraction=0.046, pad=0.02, label="pixel value")
         ax.set_title(f"plane {name}: image")
         ax = axes[i, 1]
-        ax.imshow(_block_max(plane.label[sl], f), cmap=LABEL_COLOURS, vmin=0, vmax=2, extent=extent, interpolation="nearest")
+        ax.imshow(_block_max(plane.label[sl], f), cmap=LABEL_COLOURS, vmin=0, vmax=2, extent=extent,
+                  interpolation="nearest")
         ax.set_title(f"plane {name}: truth (track yellow, shower cyan)", fontsize=8)
         ax = axes[i, 2]
         ax.imshow(_instance_rgb(_block_max(plane.instance[sl], f)), extent=extent, interpolation="nearest")
