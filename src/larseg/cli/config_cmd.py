@@ -21,7 +21,8 @@ def list_cmd(kind: str = typer.Argument(None, help="Only this kind of config."))
 
 
 @config_app.command("show")
-def show_cmd(name: str = typer.Argument(..., help="Preset name, 'kind/name', or a YAML file with --kind.")) -> None:
+def show_cmd(name: str = typer.Argument(
+        ..., help="Preset name, or 'kind/name' (e.g. model/cpu) when several kinds have it.")) -> None:
     """Print a preset's full config as YAML (every setting, inherited ones included)."""
     kind, preset = cfg.find_preset(name)
     typer.echo(cfg.to_yaml(cfg.load_preset(kind, preset)), nl=False)
