@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # The main job of `make demo` (a few minutes on 2 CPU cores once the venv is set up):
 #   1. simulate small benchmark samples with a fixed seed (512x512 crops and whole events), and draw them;
-#   2. with the shipped model (models/larseg-cpu.pt, see models/README.md): label every pixel of the whole
+#   2. with the shipped model (models/larseg-sparse-cpu.pt, see models/README.md): label every pixel of the whole
 #      events (larseg predict), print the paper's Table I rows (larseg evaluate), draw the network's
 #      predictions and write the HTML report (larseg report).
 # Everything goes to OUT (default demo-output/). LARSEG_MODEL picks another model.
 set -euo pipefail
 out=${1:-demo-output}
 larseg=${LARSEG:-.venv/bin/larseg}
-model=${LARSEG_MODEL:-models/larseg-cpu.pt}
+model=${LARSEG_MODEL:-models/larseg-sparse-cpu.pt}
 seed=2019
 mkdir -p "$out"
 
@@ -21,7 +21,7 @@ echo "== samples (seed $seed)"
 
 if [[ ! -f "$model" ]]; then
     echo "== no trained model at $model: skipping prediction, Table I, prediction displays and the report"
-    echo "   (the trained model ships as models/larseg-cpu.pt with models/README.md; or set LARSEG_MODEL=PATH)"
+    echo "   (the trained model ships as models/larseg-sparse-cpu.pt with models/README.md; or set LARSEG_MODEL=PATH)"
     echo "demo output in $out/"
     exit 0
 fi

@@ -1,8 +1,8 @@
 """Write the model card (models/README.md) of a shipped model from what the run recorded.
 
-    .venv/bin/python scripts/model_card.py models/larseg-cpu.pt --run runs/uresnet-cpu2 \
-        --pretrain runs/pretrain-cpu2 --evaluation results/table1-cpu --hardware "2-core AMD EPYC (AVX2), no GPU" \
-        --command-file runs/final.sh -o models/README.md
+    .venv/bin/python scripts/model_card.py models/larseg-sparse-cpu.pt --run runs/uresnet-sparse \
+        --pretrain runs/pretrain-sparse --evaluation results/table1-cpu --hardware "2-core AMD EPYC (AVX2), no GPU" \
+        --command-file runs/final-sparse.sh -o models/README.md
 
 Everything in the card is read from files: the checkpoint (configs, provenance, epoch,
 best validation ICPF), the run's logs (steps, images/s, wall time, per-epoch validation),

@@ -1,6 +1,6 @@
 """Make the shipped model: a training checkpoint without its optimiser and resume state.
 
-    .venv/bin/python scripts/ship_model.py runs/uresnet-cpu/best.pt models/larseg-cpu.pt
+    .venv/bin/python scripts/ship_model.py runs/uresnet-sparse/best.pt models/larseg-sparse-cpu.pt
 
 Keeps what inference and provenance need (weights, model and training configs,
 larseg version and commit, epoch, step, best validation metric) and drops the

@@ -1,7 +1,7 @@
 """Running a trained U-ResNet on real work: whole events of any size, several file formats, ONNX.
 
     import larseg
-    net = larseg.load_model("models/larseg-cpu.pt")    # checkpoint, run directory or exported .onnx
+    net = larseg.load_model("models/larseg-sparse-cpu.pt")    # checkpoint, run directory or exported .onnx
     scores = net.predict(image)                        # (H, W) numpy -> (3, H, W): background, track, shower
 
     from larseg.infer import predict_files, open_input, export_onnx

@@ -1,7 +1,7 @@
 """A trained U-ResNet for use inside other programs: numpy in, per-pixel scores out.
 
     import larseg
-    net = larseg.load_model("models/larseg-cpu.pt")      # or a run directory, or an exported .onnx
+    net = larseg.load_model("models/larseg-sparse-cpu.pt")      # or a run directory, or an exported .onnx
     scores = net.predict(image)                          # (H, W) -> (3, H, W): background, track, shower
     label = scores.argmax(0)                             # 0 background, 1 track, 2 shower
     many = net.predict(stack)                            # (N, H, W) -> (N, 3, H, W)
