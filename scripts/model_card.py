@@ -74,25 +74,31 @@ def _wall_time(log: Path | None) -> str:
 
 
 def card(model_path: Path, run: Path, pretrain: Path | None, evaluation: Path | None, hardware: str,
-         command_file: Path | None, train_log: Path | None, pretrain_log: Path | None) -> str:
+         command_file: Path | None, train_log: Path | None, pretrain_log: Path | None,
+         validation: Path | None = None) -> str:
     ckpt = read_checkpoint(model_path)
     mcfg = checkpoint_model_config(ckpt, model_path)
     net = build_model(mcfg)
     params = count_parameters(net)
-    gflop = count_flops(net, (1, 1, 512, 512)) / 1e9
+    cost = ("sparse: computed on the non-zero pixels only, so its cost grows with them (docs/results.md)"
+            if mcfg.sparse else f"{count_flops(net, (1, 1, 512, 512)) / 1e9:.1f} GFLOP per 512x512 image")
     digest = hashlib.sha256(model_path.read_bytes()).hexdigest()[:16]
     prov = ckpt.get("provenance", {})
     total, val_lines = _run_summary(run)
     out = [f"# Model card: `{model_path.name}`", "",
            f"U-ResNet track/shower pixel labeller, `{mcfg.name}` preset: {params / 1e6:.2f} M parameters, "
-           f"{gflop:.1f} GFLOP per 512x512 image. Classes: background, track, shower.", "",
+           f"{cost}. Classes: background, track, shower.", "",
            "```python", "from larseg import load_model", f"model = load_model('models/{model_path.name}')",
            "scores = model.predict(image)   # (N, 3, H, W) softmax", "```", "",
            "## Provenance", "",
            f"- file: `{model_path.name}`, {model_path.stat().st_size / 1e6:.1f} MB, sha256 {digest}...",
            f"- larseg {prov.get('larseg_version', '?')}, commit {prov.get('git_commit', '?')}",
-           f"- checkpoint of epoch {ckpt.get('epoch')}, step {ckpt.get('step')}, chosen by the lowest validation "
-           f"{ckpt.get('metric', 'ICPF')} ({_pct(ckpt['best_metric']) if 'best_metric' in ckpt else '?'})",
+           f"- checkpoint of epoch {ckpt.get('epoch')}, step {ckpt.get('step')}; the run's best validation "
+           f"{ckpt.get('metric', 'ICPF')} with running statistics: "
+           f"{_pct(ckpt['best_metric']) if 'best_metric' in ckpt else '?'}",
+           *([f"- BatchNorm statistics recalibrated (larseg recalibrate): {ckpt['bn_recalibrated']['batches']} "
+              f"batches of {ckpt['bn_recalibrated']['batch_size']} whole images of "
+              f"{', '.join(Path(f).name for f in ckpt['bn_recalibrated']['files'])}"] if "bn_recalibrated" in ckpt else []),
            f"- hardware: {hardware}",
            f"- U-ResNet training: {total}; wall time {_wall_time(train_log)}",
            f"- encoder pretraining (transfer learning): run `{pretrain}`, wall time {_wall_time(pretrain_log)}"
@@ -106,8 +112,16 @@ def card(model_path: Path, run: Path, pretrain: Path | None, evaluation: Path | 
         out += ["## Commands", "", "```sh", command_file.read_text().strip(), "```", ""]
     if val_lines:
         out += ["## Validation after every epoch", ""] + val_lines + [""]
+    if validation and (validation / "table1.json").exists():
+        row = json.loads((validation / "table1.json").read_text())[0]
+        out[out.index("## Data") - 1:out.index("## Data") - 1] = [
+            f"- **validation ICPF of this file**: {row['icpf_mean']:.1f}% mean, {row['icpf_q90']:.1f}% 90% quantile "
+            f"(shower {row['shower_error']:.1f}%, track {row['track_error']:.1f}%; `larseg evaluate` on "
+            f"{row['events']} validation images)"]
     if evaluation and (evaluation / "table1.md").exists():
-        out += ["## Table I (`larseg evaluate`)", "", (evaluation / "table1.md").read_text().strip(), ""]
+        out += ["## Table I (`larseg evaluate`)", "", f"`scripts/paper_results.sh {model_path}`, benchmark samples "
+                "of `scripts/make_datasets.sh` (first N events of each):", "",
+                (evaluation / "table1.md").read_text().strip(), ""]
         ev = evaluation / "evaluation.json"
         if ev.exists():
             info = json.loads(ev.read_text())
@@ -130,14 +144,16 @@ def main() -> None:
     ap.add_argument("model", type=Path)
     ap.add_argument("--run", type=Path, required=True)
     ap.add_argument("--pretrain", type=Path)
-    ap.add_argument("--evaluation", type=Path)
+    ap.add_argument("--evaluation", type=Path, help="'larseg evaluate' directory of the benchmark samples.")
+    ap.add_argument("--validation", type=Path, help="'larseg evaluate' directory of this file on validation data.")
     ap.add_argument("--hardware", required=True)
     ap.add_argument("--command-file", type=Path)
     ap.add_argument("--train-log", type=Path)
     ap.add_argument("--pretrain-log", type=Path)
     ap.add_argument("-o", "--output", type=Path, default=Path("models/README.md"))
     a = ap.parse_args()
-    text = card(a.model, a.run, a.pretrain, a.evaluation, a.hardware, a.command_file, a.train_log, a.pretrain_log)
+    text = card(a.model, a.run, a.pretrain, a.evaluation, a.hardware, a.command_file, a.train_log, a.pretrain_log,
+                a.validation)
     with atomic_open(a.output, "w") as f:
         f.write(text + "\n")
     print(f"wrote {a.output}")

@@ -49,8 +49,9 @@ def test_run_directory_and_logs(sample_files, tmp_path):
     assert png.is_file() and png.stat().st_size > 1000
 
 
-def test_resume_reaches_the_same_weights(sample_files, tmp_path):
-    cfg = tiny_training(checkpoint_every=2, epochs=2)
+@pytest.mark.parametrize("recalibration", [0, 2])
+def test_resume_reaches_the_same_weights(sample_files, tmp_path, recalibration):
+    cfg = tiny_training(checkpoint_every=2, epochs=2, bn_recalibration=recalibration)
     full = _run(sample_files, tmp_path / "full", training=cfg)
     # a job killed after step 5 (no checkpoint written at the kill; the last one is from step 4)
     part = _run(sample_files, tmp_path / "part", training=cfg, stop_after_steps=5, save_on_stop=False)

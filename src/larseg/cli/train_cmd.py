@@ -88,3 +88,21 @@ def plot_training_cmd(
     from larseg.train.plot import plot_training
 
     typer.echo(f"wrote {plot_training(run, output, window)}")
+
+
+@app.command("recalibrate")
+def recalibrate_cmd(
+    checkpoint: Path = typer.Argument(..., help="A U-ResNet checkpoint (file or run directory: its best.pt)."),
+    data: list[Path] = typer.Argument(..., help="Training files whose whole images give the statistics."),
+    output: Path = typer.Option(..., "-o", "--output", help="The recalibrated checkpoint (a new file)."),
+    batches: int = typer.Option(60, "--batches", min=1, help="Batches of whole images averaged."),
+    batch_size: int = typer.Option(8, "--batch-size", min=1, help="Images per batch."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the image choice."),
+    device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
+) -> None:
+    """Recompute a checkpoint's BatchNorm running statistics as a plain average over training images."""
+    from larseg.train.bn import recalibrate_checkpoint
+
+    rec = recalibrate_checkpoint(checkpoint, data, output, batches, batch_size, seed, device=device)
+    typer.echo(f"wrote {output}: BatchNorm statistics from {rec['batches']} batches of {batch_size} images "
+               f"(plane {rec['plane']}, threshold {rec['threshold']:g})")

@@ -33,6 +33,9 @@ def _macs(module: nn.Module, inputs, output) -> int:
 @torch.no_grad()
 def count_flops(model: nn.Module, input_shape: tuple[int, ...] = (1, 1, 512, 512)) -> int:
     """Forward FLOPs (2 x multiply-adds) of ``model`` on one input of ``input_shape`` (on the CPU, in eval mode)."""
+    if getattr(getattr(model, "config", None), "sparse", False):
+        raise ValueError("count_flops counts dense layers; a sparse model's cost depends on its non-zero pixels "
+                         "(see benchmarks/bench_sparse.py)")
     total = 0
 
     def hook(module, inputs, output):

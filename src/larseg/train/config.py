@@ -71,10 +71,16 @@ class TrainConfig:
     channels_last: bool | None = None
     #: Batch-norm statistics over all processes under DDP (SyncBatchNorm).
     sync_batchnorm: bool = True
+    #: Before every validation, recompute the BatchNorm running statistics as the plain
+    #: average over this many batches (of ``val_batch`` whole training images); 0: keep
+    #: PyTorch's moving average (the paper's behaviour). See larseg.train.bn.
+    bn_recalibration: int = 0
     #: Stop after this many weight updates in total (0: run all epochs).
     max_steps: int = 0
 
     def __post_init__(self):
+        if self.bn_recalibration < 0:
+            raise ValueError("bn_recalibration must be >= 0")
         if self.batch_size < 1 or self.micro_batch < 0 or self.epochs < 1 or self.val_batch < 1:
             raise ValueError("batch_size, epochs and val_batch must be >= 1 and micro_batch >= 0")
         if self.lr <= 0:

@@ -41,6 +41,7 @@ from larseg.model.io import FORMAT, checkpoint_model_config, load_encoder_weight
 from larseg.model.uresnet import build_classifier, build_model
 from larseg.provenance import provenance
 from larseg.train import distributed as D
+from larseg.train.bn import batchnorm_layers, image_batches, recalibrate_batchnorm, recalibration_indices
 from larseg.train.config import AugmentConfig, TrainConfig
 from larseg.train.data import GlobalBatchSampler, ParticleData, SegmentationData, collate
 from larseg.train.logs import RunLog
@@ -412,7 +413,18 @@ def _run(task, train_files, val_files, out: Path, mcfg, tcfg, settings, init_enc
         if info.is_main:
             save_atomic(state("last"), last_path)
 
+    recal_ds = task.dataset(train_files, tcfg, False, multiple) if tcfg.bn_recalibration else None
+
+    def recalibrate() -> None:
+        if recal_ds is None or not batchnorm_layers(core):
+            return
+        chosen = recalibration_indices(len(recal_ds), tcfg.bn_recalibration, tcfg.val_batch, tcfg.seed, step)
+        chosen = chosen[:len(chosen) // info.world_size * info.world_size]  # the same count on every rank
+        recalibrate_batchnorm(core, image_batches(recal_ds, chosen[info.rank::info.world_size], device,
+                                                  channels_last))
+
     def validate(show: bool) -> dict:
+        recalibrate()
         core.eval()
         idx = list(range(len(val_ds)))
         if tcfg.val_max_images:
