@@ -239,9 +239,12 @@ def tables(results: list[dict]) -> str:
         for mode in ("infer", "train"):
             pair = {r["model"]: r for r in results if r["kind"] == kind and r["mode"] == mode and "seconds" in r}
             if "cpu" in pair and "sparse-cpu" in pair:
-                speed.append(f"{kind} {mode}: sparse is {pair['cpu']['seconds'] / pair['sparse-cpu']['seconds']:.1f}x "
-                             f"faster, {pair['cpu']['peak_memory_mib'] / pair['sparse-cpu']['peak_memory_mib']:.1f}x "
-                             "less peak memory")
+                dense, sparse = pair["cpu"], pair["sparse-cpu"]
+                grown = [max(r["peak_memory_mib"] - r["baseline_mib"], 1.0) for r in (dense, sparse)]
+                speed.append(f"{kind} {mode}: sparse is {dense['seconds'] / sparse['seconds']:.1f}x "
+                             f"faster, {dense['peak_memory_mib'] / sparse['peak_memory_mib']:.1f}x "
+                             f"less peak memory ({grown[0] / grown[1]:.1f}x less above the "
+                             f"{sparse['baseline_mib']:.0f} MiB the process holds before the first image)")
     if speed:
         text += "\n\n" + "\n".join(f"- {s}" for s in speed)
     active = [r for r in results if r["kind"] == "active"]
@@ -264,6 +267,41 @@ def tables(results: list[dict]) -> str:
     return text
 
 
+def plot(results: list[dict], path: Path) -> Path:
+    """Time against active pixels (sparse) and against image side (both models), log-log."""
+    import matplotlib
+    import matplotlib.ticker
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4.2))
+    for mode, marker in (("infer", "o"), ("train", "s")):
+        pts = sorted((r["active"], r["seconds"]) for r in results
+                     if r["kind"] == "active" and r["mode"] == mode and "seconds" in r)
+        if pts:
+            a.plot(*zip(*pts), marker=marker, label=f"sparse-cpu {'inference' if mode == 'infer' else 'train step'}")
+        for model, style in (("cpu", "--"), ("sparse-cpu", "-")):
+            pts = sorted((r["side"], r["seconds"]) for r in results
+                         if r["kind"] == "size" and r["model"] == model and r["mode"] == mode and "seconds" in r)
+            if pts:
+                b.plot(*zip(*pts), style, marker=marker,
+                       label=f"{model} {'inference' if mode == 'infer' else 'train step'}")
+    a.set(xscale="log", yscale="log", xlabel="active (non-zero) pixels in a 512x512 image",
+          ylabel="time per image [s]", title="time vs active pixels (sparse-cpu)")
+    b.set(xscale="log", yscale="log", xlabel="image side [pixels]", ylabel="time per image [s]",
+          title=f"time vs image size, {SIZE_ACTIVE} active pixels")
+    b.set_xticks(SIZES, [str(v) for v in SIZES])
+    b.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    for ax in (a, b):
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--case", help=argparse.SUPPRESS)
@@ -275,7 +313,14 @@ def main() -> None:
                     help="Also time sparse-cpu on the spconv backend (sparse-cpu/spconv) on crops and events.")
     ap.add_argument("--events", type=int, default=2, help="Simulated whole events cycled through (default 2).")
     ap.add_argument("--output", type=Path, default=HERE / "results" / "sparse.json")
+    ap.add_argument("--plot-only", action="store_true", help="Redraw the tables and the plot from OUTPUT.")
     args = ap.parse_args()
+    if args.plot_only:
+        results = json.loads(args.output.read_text())["results"]
+        args.output.with_suffix(".md").write_text(tables(results) + "\n")
+        print(tables(results))
+        print(f"wrote {plot(results, args.output.with_suffix('.png'))}")
+        return
     if args.case:
         print(json.dumps(run_case(json.loads(args.case))))
         return
@@ -302,8 +347,10 @@ def main() -> None:
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps({"meta": meta, "results": results}, indent=2) + "\n")
     args.output.with_suffix(".md").write_text(text + "\n")
+    plot(results, args.output.with_suffix(".png"))
     print(text)
-    print(f"\nwrote {args.output} and {args.output.with_suffix('.md').name} ({meta['seconds_total']:.0f} s)")
+    print(f"\nwrote {args.output}, {args.output.with_suffix('.md').name} and {args.output.with_suffix('.png').name} "
+          f"({meta['seconds_total']:.0f} s)")
 
 
 if __name__ == "__main__":
