@@ -75,7 +75,8 @@ def tiny_training(**kw) -> TrainConfig:
     return TrainConfig(**args)
 
 
-def ddp_worker(rank: int, world: int, port: int, train_file: str, val_file: str, out: str, training: TrainConfig):
+def ddp_worker(rank: int, world: int, port: int, train_file: str, val_file: str, out: str, training: TrainConfig,
+               model_kw: dict | None = None):
     """One process of a CPU (gloo) DDP run, as torchrun would start it."""
     import os
 
@@ -86,4 +87,5 @@ def ddp_worker(rank: int, world: int, port: int, train_file: str, val_file: str,
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(world),
                       LOCAL_RANK=str(rank))
     torch.set_num_threads(1)
-    train([train_file], [val_file], out, model=tiny_model(), training=training, device="cpu", progress=False)
+    train([train_file], [val_file], out, model=tiny_model(**(model_kw or {})), training=training, device="cpu",
+          progress=False)
