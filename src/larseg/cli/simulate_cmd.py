@@ -104,8 +104,8 @@ def display_cmd(
     plane; --worst N shows the N entries the network gets most wrong (highest ICPF).
     """
     from larseg.data.larcv3 import Larcv3File
-    from larseg.data.products import TRUTH, planes_from_event
-    from larseg.viz.event_display import draw_planes, particle_summary, save
+    from larseg.data.products import planes_from_event
+    from larseg.viz.event_display import draw_planes, save
 
     f = Larcv3File(file)
     sample = f.metadata.get("larseg_sample", file.stem)
@@ -117,21 +117,9 @@ def display_cmd(
     if model is not None:
         _display_predictions(f, file, sample, model, entry, output, zoom, plane, worst, max_events, batch)
         return
-    several = len(entry) > 1
-    if output is None:
-        output = Path(f"{file.stem}-display") if several else Path(f"{file.stem}-entry{entry[0]}.png")
-    if not several:
-        output = _picture_path(output, f"{file.stem}-entry{entry[0]}.png")
-    if several:
-        output.mkdir(parents=True, exist_ok=True)
-    for k in entry:
+    for k, path in zip(entry, _entry_pictures(output, file, entry, "entry", "display")):
         ev = f.read(k)
-        planes = planes_from_event(ev)
-        title = f"{sample}  entry {k}  (run {ev.run}, event {ev.event})"
-        if TRUTH in ev.particle:
-            title += "\n" + particle_summary(ev.particle[TRUTH])
-        path = output / f"{file.stem}-entry{k}.png" if several else output
-        save(draw_planes(planes, title=title, zoom=zoom), path)
+        save(draw_planes(planes_from_event(ev), title=_entry_title(sample, k, ev), zoom=zoom), path)
         typer.echo(f"wrote {path}")
 
 
@@ -149,14 +137,35 @@ def _picture_path(output: Path | None, name: str) -> Path:
     return output / name
 
 
+def _entry_pictures(output: Path | None, file: Path, entries: list[int], tag: str, folder: str) -> list[Path]:
+    """The picture of each entry: one file for one entry, else ``FILE-TAGk.png`` files in a directory
+    (``output``, default ``FILE-FOLDER``)."""
+    names = [f"{file.stem}-{tag}{k}.png" for k in entries]
+    if len(entries) == 1:
+        return [_picture_path(output, names[0])]
+    directory = output or Path(f"{file.stem}-{folder}")
+    directory.mkdir(parents=True, exist_ok=True)
+    return [directory / n for n in names]
+
+
+def _entry_title(sample: str, k: int, ev, extra: str = "") -> str:
+    """Title of one entry's picture: sample, entry, run/event ids, and its primary particles."""
+    from larseg.data.products import TRUTH
+    from larseg.viz.event_display import particle_summary
+
+    title = f"{sample}  entry {k}  (run {ev.run}, event {ev.event}){extra}"
+    if TRUTH in ev.particle:
+        title += "\n" + particle_summary(ev.particle[TRUTH])
+    return title
+
+
 def _display_predictions(f, file: Path, sample: str, model: Path, entries: list[int], output: Path | None,
                          zoom: bool, planes: list[int] | None, worst: int, max_events: int | None,
                          batch: int) -> None:
-    from larseg.data.products import TRUTH
     from larseg.eval.display import prediction_rows, rank_by_icpf
     from larseg.eval.io import load_model_info
     from larseg.progress import progress_bar
-    from larseg.viz.event_display import particle_summary, save
+    from larseg.viz.event_display import save
     from larseg.viz.prediction_display import draw_predictions
 
     info = load_model_info(model, planes[0] if planes else None)
@@ -175,18 +184,7 @@ def _display_predictions(f, file: Path, sample: str, model: Path, entries: list[
         save(draw_predictions(rows, title=title, zoom=zoom), path)
         typer.echo(f"wrote {path}: entries " + ", ".join(f"{k} (ICPF {v:.3f})" for k, v in ranked[:worst]))
         return
-    several = len(entries) > 1
-    if output is None:
-        output = Path(f"{file.stem}-predict") if several else Path(f"{file.stem}-predict-entry{entries[0]}.png")
-    if not several:
-        output = _picture_path(output, f"{file.stem}-predict-entry{entries[0]}.png")
-    if several:
-        output.mkdir(parents=True, exist_ok=True)
-    for k in entries:
+    for k, path in zip(entries, _entry_pictures(output, file, entries, "predict-entry", "predict")):
         rows, ev = prediction_rows(info, file, k, planes)
-        title = f"{sample}  entry {k}  (run {ev.run}, event {ev.event}), model {model}"
-        if TRUTH in ev.particle:
-            title += "\n" + particle_summary(ev.particle[TRUTH])
-        path = output / f"{file.stem}-predict-entry{k}.png" if several else output
-        save(draw_predictions(rows, title=title, zoom=zoom), path)
+        save(draw_predictions(rows, title=_entry_title(sample, k, ev, f", model {model}"), zoom=zoom), path)
         typer.echo(f"wrote {path}")

@@ -94,13 +94,22 @@ def draw_planes(planes: Sequence[PlaneImage], title: str = "", zoom: bool = True
         for k, (panel_name, draw) in enumerate(extra_panels):
             draw(axes[i, 3 + k], i, sl, extent, f)
             axes[i, 3 + k].set_title(f"plane {name}: {panel_name}", fontsize=8)
-        for ax in axes[i]:
-            if plane.vertex is not None:
-                ax.plot(plane.vertex[1] - 0.5, plane.vertex[0] - 0.5, marker="+", color="red", ms=8, mew=1.2)
-            ax.set_xlim(extent[0], extent[1])
-            ax.set_ylim(extent[2], extent[3])
-            ax.set_xlabel("wire")
-            ax.set_ylabel("time row (6 ticks)")
+        finish_row(axes[i], plane.vertex, extent)
+    return finish_figure(fig, title)
+
+
+def finish_row(axes, vertex, extent) -> None:
+    """The common frame of one plane's panels: vertex marker, the zoomed extent, axis labels."""
+    for ax in axes:
+        if vertex is not None:
+            ax.plot(vertex[1] - 0.5, vertex[0] - 0.5, marker="+", color="red", ms=8, mew=1.2)
+        ax.set_xlim(extent[0], extent[1])
+        ax.set_ylim(extent[2], extent[3])
+        ax.set_xlabel("wire")
+        ax.set_ylabel("time row (6 ticks)")
+
+
+def finish_figure(fig: plt.Figure, title: str) -> plt.Figure:
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()

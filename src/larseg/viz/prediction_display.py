@@ -17,7 +17,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from larseg.data.products import PLANE_NAMES, PlaneImage  # noqa: E402
-from larseg.viz.event_display import LABEL_COLOURS, _block_max, _zoom_box  # noqa: E402
+from larseg.viz.event_display import LABEL_COLOURS, _block_max, _zoom_box, finish_figure, finish_row  # noqa: E402
 
 
 @dataclass
@@ -73,14 +73,5 @@ def draw_predictions(rows: Sequence[PredictionRow], title: str = "", zoom: bool 
                                interpolation="nearest")
         fig.colorbar(im, ax=axes[i, 3], fraction=0.046, pad=0.02, label="shower score")
         axes[i, 3].set_title("shower score of non-zero pixels", fontsize=8)
-        for ax in axes[i]:
-            if p.vertex is not None:
-                ax.plot(p.vertex[1] - 0.5, p.vertex[0] - 0.5, marker="+", color="red", ms=8, mew=1.2)
-            ax.set_xlim(extent[0], extent[1])
-            ax.set_ylim(extent[2], extent[3])
-            ax.set_xlabel("wire")
-            ax.set_ylabel("time row (6 ticks)")
-    if title:
-        fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    return fig
+        finish_row(axes[i], p.vertex, extent)
+    return finish_figure(fig, title)
