@@ -20,6 +20,12 @@ _MAX = "Use only the first N entries of each file."
 _BATCH = "Images per forward pass."
 _FORCE = "Recompute results that a previous run left in the output directory."
 _DEVICE = "cpu, cuda or auto (CUDA when present)."
+# options shared by the commands that run the network over sample files
+_PLANE_OPT = typer.Option(None, "--plane", min=0, max=2, help=_PLANE)
+_MAX_OPT = typer.Option(None, "--max-events", "-n", min=1, help=_MAX)
+_BATCH_OPT = typer.Option(4, "--batch", "-b", min=1, help=_BATCH)
+_FORCE_OPT = typer.Option(False, "--force", help=_FORCE)
+_DEVICE_OPT = typer.Option("cpu", "--device", help=_DEVICE)
 
 
 def _quiet_threads() -> None:
@@ -42,11 +48,11 @@ def evaluate_cmd(
     model: Path = typer.Argument(..., help=_MODEL),
     files: list[Path] = typer.Argument(..., help="Sample files (one sample each, e.g. data/1e1p.h5)."),
     output: Path = typer.Option(..., "-o", "--output", help="Output directory."),
-    plane: int = typer.Option(None, "--plane", min=0, max=2, help=_PLANE),
-    max_events: int = typer.Option(None, "--max-events", "-n", min=1, help=_MAX),
-    batch: int = typer.Option(4, "--batch", "-b", min=1, help=_BATCH),
-    force: bool = typer.Option(False, "--force", help=_FORCE),
-    device: str = typer.Option("cpu", "--device", help=_DEVICE),
+    plane: int = _PLANE_OPT,
+    max_events: int = _MAX_OPT,
+    batch: int = _BATCH_OPT,
+    force: bool = _FORCE_OPT,
+    device: str = _DEVICE_OPT,
 ) -> None:
     """Table I, Fig. 6 and Fig. 8 (b, c) of the paper for a network on simulated samples.
 
@@ -92,11 +98,11 @@ def scaling_cmd(
     file: Path = typer.Argument(..., help="Sample file."),
     output: Path = typer.Option(..., "-o", "--output", help="Output directory."),
     factors: str = typer.Option("0.7,0.8,0.9,1.0,1.1,1.2,1.3", "--factors", help="Pixel value scale factors."),
-    plane: int = typer.Option(None, "--plane", min=0, max=2, help=_PLANE),
-    max_events: int = typer.Option(None, "--max-events", "-n", min=1, help=_MAX),
-    batch: int = typer.Option(4, "--batch", "-b", min=1, help=_BATCH),
-    force: bool = typer.Option(False, "--force", help=_FORCE),
-    device: str = typer.Option("cpu", "--device", help=_DEVICE),
+    plane: int = _PLANE_OPT,
+    max_events: int = _MAX_OPT,
+    batch: int = _BATCH_OPT,
+    force: bool = _FORCE_OPT,
+    device: str = _DEVICE_OPT,
 ) -> None:
     """Figs. 10 / 17: ICPF mean and shower / track disagreement vs a pixel value scale factor."""
     _quiet_threads()
@@ -127,7 +133,7 @@ def peaks_cmd(
     file_b: Path = typer.Argument(..., help="Second sample (e.g. data, or a data-like simulation)."),
     output: Path = typer.Option(..., "-o", "--output", help="Output directory."),
     plane: int = typer.Option(2, "--plane", min=0, max=2, help="Wire plane (default: collection)."),
-    max_events: int = typer.Option(None, "--max-events", "-n", min=1, help=_MAX),
+    max_events: int = _MAX_OPT,
     track_only: bool = typer.Option(False, "--track-only", help="Only truth-track pixels (needs labels)."),
     value_range: str = typer.Option("0,200", "--range", help="Histogram range low,high [pixel units]."),
     bin_width: float = typer.Option(2.0, "--bin-width", min=0.01, help="Histogram bin width."),
@@ -156,7 +162,7 @@ def mask_cmd(
     preset: str = typer.Option(None, "--preset", help="'michel': the paper's Figs. 12-15 from the truth."),
     lengths: str = typer.Option("5,10,20,40", "--lengths", help="With --preset michel: muon piece lengths [px]."),
     start_px: float = typer.Option(6.0, "--michel-start", min=1, help="First Michel pixels: distance [px]."),
-    plane: int = typer.Option(None, "--plane", min=0, max=2, help=_PLANE),
+    plane: int = _PLANE_OPT,
 ) -> None:
     """Figs. 12-15: keep only chosen pixels (all else zeroed), run the network, draw the scores."""
     _quiet_threads()
@@ -193,11 +199,11 @@ def data_sim_cmd(
     file_sim: Path = typer.Argument(..., help="Nominal simulation (e.g. a michel sample)."),
     file_datalike: Path = typer.Argument(..., help="Data-like simulation (e.g. michel-datalike) or data."),
     output: Path = typer.Option(..., "-o", "--output", help="Output directory."),
-    plane: int = typer.Option(None, "--plane", min=0, max=2, help=_PLANE),
-    max_events: int = typer.Option(None, "--max-events", "-n", min=1, help=_MAX),
-    batch: int = typer.Option(4, "--batch", "-b", min=1, help=_BATCH),
-    force: bool = typer.Option(False, "--force", help=_FORCE),
-    device: str = typer.Option("cpu", "--device", help=_DEVICE),
+    plane: int = _PLANE_OPT,
+    max_events: int = _MAX_OPT,
+    batch: int = _BATCH_OPT,
+    force: bool = _FORCE_OPT,
+    device: str = _DEVICE_OPT,
 ) -> None:
     """Tables II / III, Figs. 8 and 16: the network on nominal vs data-like simulation."""
     _quiet_threads()
