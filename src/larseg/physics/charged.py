@@ -46,6 +46,7 @@ from larseg.physics.stopping import (
     SPECIES_MASS,
     SPIN_HALF,
     SpeciesTables,
+    csda_range,
     species_tables,
 )
 from larseg.physics.truth import Deposits
@@ -155,7 +156,7 @@ def _discrete_events(batch: Batch, t_cap: np.ndarray, tab: SpeciesTables, cfg: P
     ``t_cap`` is higher, at ``t_cap`` (CAP: its path budget is used up).
     """
     sp = batch.species
-    capped = t_cap > tab.stop_energy[sp]
+    capped = (t_cap > tab.stop_energy[sp]) & (t_cap < batch.kinetic)
     t_stop = np.where(capped, t_cap, tab.stop_energy[sp])
     end_kind = np.where(capped, CAP, STOP)
     kinetic = batch.kinetic.copy()
@@ -187,7 +188,10 @@ def _discrete_events(batch: Batch, t_cap: np.ndarray, tab: SpeciesTables, cfg: P
         kinetic[ev] = t_ev - energy
         going = ev[(kind == DELTA) | (kind == BREMS) | (kind == NULL)]
         low = kinetic[going] <= t_stop[going]
-        record(going[low], kinetic[going[low]], kinetic[going[low]], STOP, 0.0)
+        # below t_stop after an event: a capped particle is continued (CAP) with what it has, not stopped;
+        # stopping it would deposit its whole energy in one "rest" deposit (issue 11).
+        ended = going[low]
+        record(ended, kinetic[ended], kinetic[ended], end_kind[ended], 0.0)
         alive = going[~low]
     cols = [np.concatenate(c) for c in zip(*parts)]
     order = np.argsort(cols[0], kind="stable")
@@ -216,7 +220,7 @@ def _box_exit(pos: np.ndarray, direction: np.ndarray, box) -> np.ndarray:
     """Distance from points inside ``box`` along ``direction`` to its surface."""
     lo = np.array(box[0::2])
     hi = np.array(box[1::2])
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         dist = np.where(direction > 0, (hi - pos) / direction, np.where(direction < 0, (lo - pos) / direction, np.inf))
     return np.maximum(dist.min(axis=1), 0.0)
 
@@ -257,7 +261,9 @@ def transport_charged(batch: Batch, cfg: PhysicsConfig, rng: np.random.Generator
     ra = tab.range_of(seg_sp, segs.t_start)
     rb = np.minimum(tab.range_of(seg_sp, segs.t_end), ra)
     ua, ub = _step_coordinate(ra, cfg), _step_coordinate(rb, cfg)
-    nst = np.where(ra - rb > 1e-9, np.maximum(1, np.ceil(ua - ub - 1e-9)), 0).astype(np.int64)
+    # a stretched path (range straggling) gets proportionally more steps, so no step exceeds max_step
+    seg_stretch = np.maximum(stretch[segs.particle], 1.0)
+    nst = np.where(ra - rb > 1e-9, np.maximum(1, np.ceil((ua - ub) * seg_stretch - 1e-9)), 0).astype(np.int64)
     n_steps = int(nst.sum())
     step_seg = np.repeat(np.arange(len(nst)), nst)
     seg_first_step = np.cumsum(nst) - nst
@@ -327,17 +333,6 @@ def transport_charged(batch: Batch, cfg: PhysicsConfig, rng: np.random.Generator
     point_time = batch.time[point_particle] + cum_t[point_step] - cum_t[base]
     point_s = cum_s[point_step] - cum_s[base]
 
-    # step losses with fluctuations, rescaled per particle to the energy lost
-    mean_de = t_hi - t_lo
-    if cfg.enable_loss_fluctuations and n_steps:
-        de = fluctuate(mean_de, ds, beta2, _w_max(t_mid, s_step, cfg), rng)
-        want = np.bincount(step_particle, mean_de, minlength=n)
-        got = np.bincount(step_particle, de, minlength=n)
-        scale = np.divide(want, got, out=np.ones(n), where=got > 0)
-        de = de * scale[step_particle]
-    else:
-        de = mean_de
-
     # the bounding box: first point outside ends the particle
     n_pts = n_steps_p + 1
     if cfg.bounding_box is not None:
@@ -355,9 +350,23 @@ def transport_charged(batch: Batch, cfg: PhysicsConfig, rng: np.random.Generator
         dist = _box_exit(points[step_point[cross]], chord[cross], cfg.bounding_box)
         frac[cross] = np.clip(dist / np.maximum(ds[cross], 1e-12), 0.0, 1.0)
     used = keep | cross
+
+    # step losses with fluctuations, rescaled per particle so that the steps it makes inside the box (the
+    # crossing step in proportion) add up to the energy it loses there: deposits + escape stay exact
+    mean_de = t_hi - t_lo
+    if cfg.enable_loss_fluctuations and n_steps:
+        de = fluctuate(mean_de, ds, beta2, _w_max(t_mid, s_step, cfg), rng)
+        weight = np.where(used, frac, 0.0)
+        want = np.bincount(step_particle, mean_de * weight, minlength=n)
+        got = np.bincount(step_particle, de * weight, minlength=n)
+        scale = np.divide(want, got, out=np.ones(n), where=got > 0)
+        de = de * scale[step_particle]
+    else:
+        de = mean_de
     x_dep = points[step_point[used]] + (0.5 * frac[used] * ds[used])[:, None] * chord[used]
     t_dep = point_time[step_point[used]] + 0.5 * frac[used] * dt[used]
-    dep_parts = [(x_dep, t_dep, de[used] * frac[used], ds[used] * frac[used], batch.track[step_particle[used]])]
+    dep_parts = [(x_dep, t_dep, de[used] * frac[used], ds[used] * frac[used], batch.track[step_particle[used]],
+                  False)]
 
     # end of each particle
     last_point = point_start + n_steps_p
@@ -385,8 +394,8 @@ def transport_charged(batch: Batch, cfg: PhysicsConfig, rng: np.random.Generator
     # e+- that stopped: what is left below the cut is deposited at the end point
     rest = np.nonzero((end_state == STOP) & IS_LEPTON_E[sp] & (end_kinetic > 0))[0]
     if rest.size:
-        dx = np.maximum(tab.range_of(sp[rest], end_kinetic[rest]), 1e-3)
-        dep_parts.append((end_pos[rest], end_time[rest], end_kinetic[rest], dx, batch.track[rest]))
+        dx = np.maximum(csda_range(C.ELECTRON, end_kinetic[rest]), 1e-3)  # as every local deposit (em.local_dx)
+        dep_parts.append((end_pos[rest], end_time[rest], end_kinetic[rest], dx, batch.track[rest], True))
         end_kinetic[rest] = 0.0
 
     # discrete events inside the box
@@ -404,6 +413,7 @@ def transport_charged(batch: Batch, cfg: PhysicsConfig, rng: np.random.Generator
         np.concatenate([p[2] for p in dep_parts]),
         np.concatenate([p[3] for p in dep_parts]),
         np.concatenate([p[4] for p in dep_parts]).astype(np.int32),
+        np.concatenate([np.full(len(p[2]), p[5]) for p in dep_parts]),
     )
     return ChargedResult(deposits, events, end_pos, end_time, end_dir, end_kinetic, end_state, length)
 

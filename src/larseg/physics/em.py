@@ -170,7 +170,8 @@ def transport_photons(track: np.ndarray, pos: np.ndarray, time: np.ndarray, dire
             energy[comp] = eps * k
         alive = comp
     deposits = Deposits.concatenate([
-        Deposits(d[0][:, 0], d[0][:, 1], d[0][:, 2], d[1], d[2], d[3], d[4].astype(np.int32)) for d in dep
+        Deposits(d[0][:, 0], d[0][:, 1], d[0][:, 2], d[1], d[2], d[3], d[4].astype(np.int32), local=True)
+        for d in dep
     ])
     return PhotonResult(deposits, Secondaries.concatenate(secs), pos, time, length, escape)
 

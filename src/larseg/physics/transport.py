@@ -6,10 +6,11 @@ charged species together), and the secondaries it makes are the next round's
 pending particles. Table rows (track ids) are handed out in creation order,
 so a fixed seed gives the same event bit for bit.
 
-Tracking cuts (``PhysicsConfig``): an e- made below ``electron_cut``, a photon
-below ``photon_cut`` or a proton below ``hadron_cut`` is not made: its kinetic
-energy is deposited at its birth point and credited to the parent. Positrons
-are always made (they annihilate). Neutrons and neutrinos are not recorded
+Tracking cuts (``PhysicsConfig``): a delta-ray or Compton e- made below
+``electron_cut``, a photon below ``photon_cut`` or a proton below ``hadron_cut``
+is not made: its kinetic energy is deposited at its birth point and credited to
+the parent. Positrons, and electrons made out of energy (pair conversion,
+decays), are always made (they stop at once and deposit what they have). Neutrons and neutrinos are not recorded
 (a primary one gets a row but is not transported).
 """
 
@@ -35,6 +36,8 @@ _MASS = {int(p): float(m) for p, m in zip(SPECIES_PDG, SPECIES_MASS)}
 _MASS.update({C.PHOTON: 0.0, C.PION_ZERO: C.PION_ZERO_MASS, C.NEUTRON: 939.56542052})
 _MASS.update({nu: 0.0 for nu in C.NEUTRINOS})
 _UNTRACKED = (C.NEUTRON, *C.NEUTRINOS)
+#: Electrons that were in the argon before (their rest energy is not created by the process).
+_ATOMIC_PROCESSES = [C.PROC[name] for name in ("eIoni", "muIoni", "hIoni", "compt")]
 
 
 def mass_of(pdg: np.ndarray) -> np.ndarray:
@@ -94,12 +97,16 @@ class _Ledger:
 
     def deposit(self, pos, time, de, dx, track) -> None:
         if len(de):
-            self.deposits.append(Deposits(pos[:, 0], pos[:, 1], pos[:, 2], time, de, dx, track.astype(np.int32)))
+            self.deposits.append(Deposits(pos[:, 0], pos[:, 1], pos[:, 2], time, de, dx, track.astype(np.int32),
+                                          local=True))
 
     def admit(self, s: Secondaries, cfg: PhysicsConfig) -> _Pending:
         """Make the secondaries that pass the cuts; deposit the others at their birth point."""
+        # an electron made out of energy (pair conversion, decay) is always made, whatever its energy: not
+        # making it would lose its rest mass from the energy bookkeeping; one knocked out of an atom is not
+        atomic = np.isin(s.process, _ATOMIC_PROCESSES)
         local = (((s.pdg == C.PHOTON) & (s.kinetic < cfg.photon_cut))
-                 | ((s.pdg == C.ELECTRON) & (s.kinetic < cfg.electron_cut))
+                 | ((s.pdg == C.ELECTRON) & (s.kinetic < cfg.electron_cut) & atomic)
                  | ((s.pdg == C.PROTON) & (s.kinetic < cfg.hadron_cut)))
         if local.any():
             lo = s.select(local)

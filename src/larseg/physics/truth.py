@@ -7,7 +7,7 @@ cathode at x = 256.35 cm), y vertical, z along the beam.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -46,6 +46,9 @@ class Deposits:
     ``de`` is the energy lost to ionisation and excitation in the step (before
     recombination); ``dx`` the step length, which recombination needs for dE/dx;
     ``track`` the row of the particle table of the particle that made it.
+    ``local`` marks the deposits that are not transport steps: the energy of a
+    particle below its tracking cut, put down where it stands (its ``dx`` is the
+    CSDA range of that energy, see docs/physics.md "Energy bookkeeping").
     """
 
     x: np.ndarray
@@ -55,6 +58,13 @@ class Deposits:
     de: np.ndarray
     dx: np.ndarray
     track: np.ndarray
+    local: np.ndarray = field(default=None)  # type: ignore[assignment]  # (n,) bool; None: all steps
+
+    def __post_init__(self):
+        if self.local is None:
+            self.local = np.zeros(len(self.de), dtype=bool)
+        else:
+            self.local = np.broadcast_to(np.asarray(self.local, dtype=bool), (len(self.de),)).copy()
 
     @classmethod
     def empty(cls) -> Deposits:
@@ -68,6 +78,7 @@ class Deposits:
         return cls(
             *(np.concatenate([getattr(p, name) for p in parts]) for name in ("x", "y", "z", "t", "de", "dx")),
             np.concatenate([p.track for p in parts]).astype(np.int32),
+            np.concatenate([p.local for p in parts]),
         )
 
     def __len__(self) -> int:
@@ -75,7 +86,7 @@ class Deposits:
 
     def select(self, mask) -> Deposits:
         return Deposits(self.x[mask], self.y[mask], self.z[mask], self.t[mask], self.de[mask], self.dx[mask],
-                        self.track[mask])
+                        self.track[mask], self.local[mask])
 
 
 @dataclass

@@ -68,17 +68,16 @@ class StageTimer:
         self._t = time.perf_counter()
 
 
-def simulate_entry(config: SimulationConfig, seed: int, index: int, timer: StageTimer | None = None) -> EntryTruth:
-    """Simulate event ``index`` of run ``seed``: the same inputs always give the same bytes.
+def transport_entry(config: SimulationConfig, seed: int, index: int, timer: StageTimer | None = None):
+    """Generate and transport event ``index`` of run ``seed``: ``(interaction, SimEvent, rng)``.
 
-    ``timer`` (optional) accumulates the seconds of each stage: generate,
-    transport, detector, crop, render.
+    The first stage of :func:`simulate_entry`, for studies of the particle
+    truth alone; ``rng`` is the event's random stream, positioned where the
+    detector simulation continues it.
     """
-    from larseg import detector
     from larseg.physics import transport
 
     timer = timer or StageTimer()
-    timer.restart()
     rng = entry_rng(seed, index)
     g = config.detector.geometry
     active = (g.x_min_cm, g.x_max_cm, g.y_min_cm, g.y_max_cm, g.z_min_cm, g.z_max_cm)
@@ -90,9 +89,21 @@ def simulate_entry(config: SimulationConfig, seed: int, index: int, timer: Stage
         timer.lap("transport")
         if config.generator.kind != "michel" or not config.generator.michel.require_michel \
                 or len(_michel_rows(event.particles)):
-            break
-    else:
-        raise RuntimeError(f"no decaying muon in {tries} tries (event {index}, seed {seed})")
+            return interaction, event, rng
+    raise RuntimeError(f"no decaying muon in {tries} tries (event {index}, seed {seed})")
+
+
+def simulate_entry(config: SimulationConfig, seed: int, index: int, timer: StageTimer | None = None) -> EntryTruth:
+    """Simulate event ``index`` of run ``seed``: the same inputs always give the same bytes.
+
+    ``timer`` (optional) accumulates the seconds of each stage: generate,
+    transport, detector, crop, render.
+    """
+    from larseg import detector
+
+    timer = timer or StageTimer()
+    timer.restart()
+    interaction, event, rng = transport_entry(config, seed, index, timer)
     constraints = _constraints(config, interaction, event.particles)
     planes = detector.simulate_planes(event.deposits, event.particles, interaction.vertex, config.detector, rng)
     timer.lap("detector")
