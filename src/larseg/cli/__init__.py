@@ -40,7 +40,9 @@ def _root(
 
 
 def _register() -> None:
-    from larseg.cli import config_cmd, data_cmd, eval_cmd, infer_cmd, simulate_cmd, train_cmd  # noqa: F401  (commands register on import)
+    from larseg.cli import (  # noqa: F401  (commands register on import)
+        config_cmd, data_cmd, eval_cmd, infer_cmd, simulate_cmd, train_cmd, validate_cmd,
+    )
 
 
 _register()

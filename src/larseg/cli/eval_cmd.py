@@ -10,7 +10,7 @@ import typer
 from larseg.cli import app
 from larseg.errors import LarsegError
 
-study_app = typer.Typer(help="The paper's studies: kinematics, pixel scaling, peaks, masking, data/simulation.",
+study_app = typer.Typer(help="The paper's studies: kinematics, pixel scaling, peaks, masking, data/simulation; label semantics.",
                         no_args_is_help=True)
 app.add_typer(study_app, name="study")
 
@@ -215,6 +215,37 @@ def data_sim_cmd(
                    progress=_bar("data-sim"), force=force)
     typer.echo((output / "datasim.md").read_text(), nl=False)
     typer.echo(f"wrote {output}/datasim.md, datasim_icpf.png, datasim_scores.png")
+
+
+@study_app.command("labels")
+def labels_cmd(
+    file: Path = typer.Argument(..., help="Sample file made by 'larseg simulate'."),
+    output: Path = typer.Option(None, "-o", "--output", help="Also write labels.md and labels.json there."),
+    plane: list[int] = typer.Option([2], "--plane", min=0, max=2,
+                                    help="Wire plane (0 U, 1 V, 2 Y); repeatable. Default: collection."),
+    max_events: int = _MAX_OPT,
+    ambiguous: float = typer.Option(0.25, "--ambiguous", min=0.0, max=0.5,
+                                    help="A pixel is ambiguous when the minority class holds more than this "
+                                         "share of its charge."),
+) -> None:
+    """Label semantics: the share of labelled pixels holding both track and shower charge.
+
+    A pixel's label is the class of the one particle that put the most charge
+    in it. Files keep only that label, so the entries are re-simulated from
+    the file's stored config and seed (this needs the larseg version that made
+    the file; the re-simulated labels are checked against the stored ones).
+
+    Per plane and label: mixed (charge of both classes), ambiguous (minority
+    class above --ambiguous of the charge) and label != charge majority (one
+    particle outweighs a class holding more charge). See docs/labels.md.
+    """
+    from larseg.eval.labels import labels_study
+
+    res = labels_study(file, output, planes=plane, max_events=max_events, ambiguous=ambiguous,
+                       progress=_bar("labels"))
+    typer.echo(res["markdown"], nl=False)
+    if output is not None:
+        typer.echo(f"wrote {output}/labels.md and {output}/labels.json")
 
 
 @app.command("report")

@@ -86,9 +86,13 @@ class PlaneWindow:
     vertex: tuple[float, float] | None
 
 
-def _plane_pixels(clouds: DriftedCharge, particle: np.ndarray, n_particles: int, plane: int,
-                  geometry: Geometry, config: DetectorConfig, row_weights: dict):
-    """(flat pixel, electrons, dominant particle) of every pixel of ``plane`` touched by charge.
+def pixel_particle_charge(clouds: DriftedCharge, particle: np.ndarray, n_particles: int, plane: int,
+                          geometry: Geometry, config: DetectorConfig, row_weights: dict | None = None):
+    """(flat pixel, particle, electrons) of every (pixel, particle) pair of ``plane`` touched by charge.
+
+    Sorted by pixel, then particle (an index into the ``n_particles`` particles of
+    ``particle``). :func:`simulate_planes` reduces these pairs to one label per
+    pixel; ``larseg.eval.labels`` keeps the split to tell mixed pixels.
 
     Each cloud's charge is shared over a stencil of ``kr x kc`` pixels with the
     product of its row and column weights; shares below ``min_weight`` and pixels
@@ -96,7 +100,9 @@ def _plane_pixels(clouds: DriftedCharge, particle: np.ndarray, n_particles: int,
     sorting integer keys ``pixel * n_particles + particle``. Sorting the clouds
     by their corner key first makes each of the ``kr x kc`` stencil offsets a
     sorted run, so the stable sort (timsort) only has to merge runs.
+    ``row_weights`` caches the row weights per time width across planes.
     """
+    row_weights = {} if row_weights is None else row_weights
     resp = config.response
     pl = geometry.planes[plane]
     n_rows, n_wires = geometry.n_rows, pl.n_wires
@@ -134,6 +140,17 @@ def _plane_pixels(clouds: DriftedCharge, particle: np.ndarray, n_particles: int,
     pair_q = np.add.reduceat(q, pair_start)
     pix = pair_key // n_particles
     part = pair_key - pix * n_particles
+    return pix, part, pair_q
+
+
+def _plane_pixels(clouds: DriftedCharge, particle: np.ndarray, n_particles: int, plane: int,
+                  geometry: Geometry, config: DetectorConfig, row_weights: dict):
+    """(flat pixel, electrons, dominant particle) of every pixel of ``plane`` touched by charge.
+
+    The dominant particle holds the most charge of the pixel's (pixel, particle)
+    pairs from :func:`pixel_particle_charge`; exact ties go to the lower index.
+    """
+    pix, part, pair_q = pixel_particle_charge(clouds, particle, n_particles, plane, geometry, config, row_weights)
     pix_start = np.flatnonzero(np.r_[True, pix[1:] != pix[:-1]])
     total = np.add.reduceat(pair_q, pix_start)
     best = np.maximum.reduceat(pair_q, pix_start)
