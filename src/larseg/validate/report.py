@@ -30,7 +30,17 @@ GROUPS = {
 def _runner(name: str) -> Callable[..., list[Check]]:
     import importlib
 
-    return importlib.import_module(GROUPS[name]).run
+    try:
+        return importlib.import_module(GROUPS[name]).run
+    except ModuleNotFoundError as exc:
+        if exc.name != GROUPS[name]:
+            raise
+
+        def missing(out_dir, quick=False):
+            return [Check(name, "comparison not available", float("nan"), None, None, "", GROUPS[name],
+                          detail="this larseg has no such module")]
+
+        return missing
 
 
 def run_validation(out_dir: str | Path, groups: list[str] | None = None, quick: bool = False,

@@ -132,7 +132,8 @@ def run(out_dir: Path, quick: bool = False) -> list[Check]:
                     axes[1].plot([k], [ref_c], "rs")
                     checks.append(Check(
                         GROUP, f"energy within {k:g} R_M, e- 1 GeV", round(value, 4), ref_c, 0.02, "of E",
-                        "PDG RPP 2024 sec. 34.5 (about 90% within R_M = 9.04 cm); 95% within 2 R_M", figure="showers.png",
+                        "PDG RPP 2024 sec. 34.5 (about 90% within R_M = 9.04 cm); 95% within 2 R_M",
+                        figure="showers.png",
                         detail=f"{len(events)} showers; deposits before recombination",
                         explained=_CONTAINMENT_NOTE if abs(value - ref_c) > 0.02 else ""))
     axes[0].set(xlabel="depth t [X0]", ylabel="(1/E) dE/dt", title="Mean longitudinal profiles")
@@ -150,7 +151,8 @@ def run(out_dir: Path, quick: bool = False) -> list[Check]:
     axes[2].hist(g_trunk, bins=bins, histtype="step", label="gamma 0.5 GeV")
     axes[2].axvline(2.1, color="C0", ls=":")
     axes[2].axvline(4.2, color="C1", ls=":")
-    axes[2].set(xlabel="trunk dE/dx, first 2.5 cm [MeV/cm]", ylabel="showers", title="e/gamma separation (dotted: ArgoNeuT)")
+    axes[2].set(xlabel="trunk dE/dx, first 2.5 cm [MeV/cm]", ylabel="showers",
+                title="e/gamma separation (dotted: ArgoNeuT)")
     axes[2].legend(fontsize=8)
     src = "ArgoNeuT, R. Acciarri et al., PRD 95, 072005 (2017): 1 MIP vs 2 MIP at the shower start"
     checks.append(Check(GROUP, "trunk dE/dx, e- 0.5 GeV (median)", round(float(np.median(e_trunk)), 3), 2.1, 0.4,
