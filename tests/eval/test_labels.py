@@ -48,6 +48,7 @@ def test_muon_with_delta_rays_has_mixed_pixels():
         assert counts["all"]["mixed"] > 0 and counts["all"]["ambiguous"] > 0
         assert counts["all"]["pixels"] == counts["track"]["pixels"] + counts["shower"]["pixels"]
         assert counts["all"]["ambiguous"] <= counts["all"]["mixed"]
+        assert counts["all"]["one_primary"] == counts["all"]["mixed"]  # one primary: the muon
         # a pixel labelled shower holds shower charge, one labelled track holds track charge
         assert (ch.shower[ch.label == 2] > 0).all() and (ch.track[ch.label == 1] > 0).all()
 
@@ -57,12 +58,13 @@ def test_a_proton_alone_has_no_mixed_pixels():
     assert not is_shower_pdg(event.particles["pdg"]).any()
     for ch in split:
         assert len(ch) > 0 and (ch.label == 1).all() and (ch.shower == 0).all()
-        assert label_counts(ch)["all"] == {"pixels": len(ch), "mixed": 0, "ambiguous": 0, "flipped": 0}
+        assert label_counts(ch)["all"] == {"pixels": len(ch), "mixed": 0, "one_primary": 0, "ambiguous": 0,
+                                           "flipped": 0}
 
 
 def test_the_largest_particle_decides_not_the_class_sum():
     """Two track particles with 30% each and one electron with 40% at one point: label shower,
-    though track holds more charge; every pixel is mixed, ambiguous and 'flipped'."""
+    though track holds more charge; every pixel is mixed (of three primaries), ambiguous and 'flipped'."""
     particles = np.zeros(3, dtype=PARTICLE_DTYPE)
     particles["track_id"] = particles["ancestor_id"] = np.arange(3)
     particles["parent_id"] = -1
@@ -76,8 +78,13 @@ def test_the_largest_particle_decides_not_the_class_sum():
         assert len(ch) > 0 and (ch.label == 2).all()
         np.testing.assert_allclose(ch.minority_fraction, 0.4)
         counts = label_counts(ch)["all"]
-        assert counts == {"pixels": len(ch), "mixed": len(ch), "ambiguous": len(ch), "flipped": len(ch)}
+        assert counts == {"pixels": len(ch), "mixed": len(ch), "one_primary": 0, "ambiguous": len(ch),
+                          "flipped": len(ch)}
+        assert not ch.one_primary.any()
         assert label_counts(ch, ambiguous=0.45)["all"]["ambiguous"] == 0
+    particles["ancestor_id"][2] = 0  # the electron now descends from the muon: a delta ray
+    for ch in labelled_charges(truth, pixel_charges(deposits, particles, config)):
+        assert ch.one_primary.all()
 
 
 def test_study_labels_command(mpv_file, tmp_path):
@@ -94,7 +101,7 @@ def test_study_labels_command(mpv_file, tmp_path):
     y = {row["class"]: row for row in saved["rows"] if row["plane"] == 2}
     assert y["all"]["pixels"] == y["track"]["pixels"] + y["shower"]["pixels"] > 0
     assert 0.0 < y["all"]["mixed_share"] < 1.0
-    assert y["all"]["ambiguous"] <= y["all"]["mixed"]
+    assert y["all"]["ambiguous"] <= y["all"]["mixed"] and y["all"]["one_primary"] <= y["all"]["mixed"]
     # the per-event counts add up to the table's, and -n limits the events
     assert sum(e["Y"]["pixels"] for e in saved["events"]) == y["all"]["pixels"]
     assert labels_study(mpv_file, max_events=1)["n_events"] == 1

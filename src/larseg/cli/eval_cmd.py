@@ -10,8 +10,8 @@ import typer
 from larseg.cli import app
 from larseg.errors import LarsegError
 
-study_app = typer.Typer(help="The paper's studies: kinematics, pixel scaling, peaks, masking, data/simulation; label semantics.",
-                        no_args_is_help=True)
+study_app = typer.Typer(help="The paper's studies: kinematics, pixel scaling, peaks, masking, data/simulation; "
+                             "label semantics.", no_args_is_help=True)
 app.add_typer(study_app, name="study")
 
 _MODEL = "Checkpoint file or training run directory (its best.pt)."

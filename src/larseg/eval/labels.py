@@ -50,13 +50,15 @@ class PixelCharge:
     track: np.ndarray  # float64 electrons from track particles
     shower: np.ndarray  # float64 electrons from e-, e+, photon descendants
     label: np.ndarray  # uint8
+    #: a track particle and a shower particle of the same primary (ancestor) both put charge in the pixel
+    one_primary: np.ndarray  # bool
 
     def __len__(self) -> int:
         return len(self.row)
 
     def select(self, mask) -> PixelCharge:
         return PixelCharge(self.plane, self.row[mask], self.col[mask], self.track[mask], self.shower[mask],
-                           self.label[mask])
+                           self.label[mask], self.one_primary[mask])
 
     @property
     def minority_fraction(self) -> np.ndarray:
@@ -84,29 +86,36 @@ def pixel_charges(deposits, particles: np.ndarray, config=None, planes: Sequence
     clouds = drift_charge(deposits, config, geometry)
     tracks, particle = np.unique(deposits.track[clouds.deposit], return_inverse=True)
     shower = is_shower_pdg(particles["pdg"][tracks])
+    ancestors, ancestor = np.unique(particles["ancestor_id"][tracks], return_inverse=True)
     row_weights: dict = {}
     out = []
     for plane in planes:
         n_wires = geometry.planes[plane].n_wires
-        if len(clouds):
-            pix, part, q = pixel_particle_charge(clouds, particle, len(tracks), plane, geometry, config, row_weights)
-        else:
-            pix, part, q = np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
-        start = np.flatnonzero(np.r_[True, pix[1:] != pix[:-1]]) if len(pix) else np.zeros(0, np.int64)
+        if not len(clouds):
+            i32, f64 = np.zeros(0, np.int32), np.zeros(0)
+            out.append(PixelCharge(plane, i32, i32, f64, f64, np.zeros(0, np.uint8), np.zeros(0, bool)))
+            continue
+        pix, part, q = pixel_particle_charge(clouds, particle, len(tracks), plane, geometry, config, row_weights)
+        start = np.flatnonzero(np.r_[True, pix[1:] != pix[:-1]])
         is_sh = shower[part]
-        q_shower = np.add.reduceat(np.where(is_sh, q, 0.0), start) if len(pix) else np.zeros(0)
-        q_track = np.add.reduceat(np.where(is_sh, 0.0, q), start) if len(pix) else np.zeros(0)
+        q_shower = np.add.reduceat(np.where(is_sh, q, 0.0), start)
+        q_track = np.add.reduceat(np.where(is_sh, 0.0, q), start)
         # the dominant particle, as simulate_planes picks it (ties: the lower index)
-        if len(pix):
-            best = np.maximum.reduceat(q, start)
-            segment = np.repeat(np.arange(len(start)), np.diff(np.r_[start, len(pix)]))
-            is_best = np.flatnonzero(q == best[segment])
-            first_best = is_best[np.r_[True, segment[is_best][1:] != segment[is_best][:-1]]]
-            label = np.where(is_sh[first_best], SHOWER, TRACK).astype(np.uint8)
-        else:
-            label = np.zeros(0, np.uint8)
-        row, col = np.divmod(pix[start] if len(pix) else pix, n_wires)
-        out.append(PixelCharge(plane, row.astype(np.int32), col.astype(np.int32), q_track, q_shower, label))
+        best = np.maximum.reduceat(q, start)
+        segment = np.repeat(np.arange(len(start)), np.diff(np.r_[start, len(pix)]))
+        is_best = np.flatnonzero(q == best[segment])
+        first_best = is_best[np.r_[True, segment[is_best][1:] != segment[is_best][:-1]]]
+        label = np.where(is_sh[first_best], SHOWER, TRACK).astype(np.uint8)
+        # (pixel, primary) groups holding charge of both classes
+        charged = q > 0
+        key = pix[charged] * len(ancestors) + ancestor[part[charged]]
+        keys, inverse = np.unique(key, return_inverse=True)
+        n_shower = np.bincount(inverse, weights=is_sh[charged], minlength=len(keys))
+        n_all = np.bincount(inverse, minlength=len(keys))
+        both = keys[(n_shower > 0) & (n_shower < n_all)] // len(ancestors)
+        row, col = np.divmod(pix[start], n_wires)
+        out.append(PixelCharge(plane, row.astype(np.int32), col.astype(np.int32), q_track, q_shower, label,
+                               np.isin(pix[start], both)))
     return out
 
 
@@ -141,13 +150,16 @@ def labelled_charges(truth, charges: Sequence[PixelCharge], windows=None) -> lis
 
 
 #: The counters :func:`label_counts` returns, per class.
-COUNT_KEYS = ("pixels", "mixed", "ambiguous", "flipped")
+COUNT_KEYS = ("pixels", "mixed", "one_primary", "ambiguous", "flipped")
 
 
 def label_counts(ch: PixelCharge, ambiguous: float = 0.25) -> dict[str, dict[str, int]]:
     """Counts of labelled pixels, per label class (``all``, ``track``, ``shower``).
 
-    ``mixed``: both track and shower charge present; ``ambiguous``: the minority
+    ``mixed``: both track and shower charge present; ``one_primary``: mixed pixels
+    where a track and a shower particle of the same primary meet (a muon and its
+    delta ray or Michel electron); the other mixed pixels are overlaps of
+    different primaries only; ``ambiguous``: the minority
     class holds more than ``ambiguous`` of the pixel's charge; ``flipped``: the
     label differs from the class holding more charge (the rule picks the single
     largest particle, so several track particles can lose to one shower particle
@@ -161,6 +173,7 @@ def label_counts(ch: PixelCharge, ambiguous: float = 0.25) -> dict[str, dict[str
     for cls, name in CLASS_NAMES.items():
         sel = np.ones(len(ch), bool) if cls == 0 else ch.label == cls
         out[name] = {"pixels": int(sel.sum()), "mixed": int((mixed & sel).sum()),
+                     "one_primary": int((mixed & ch.one_primary & sel).sum()),
                      "ambiguous": int((amb & sel).sum()), "flipped": int((flipped & sel).sum())}
     return out
 
@@ -174,7 +187,10 @@ def _add(total: dict, counts: dict) -> None:
 
 def _shares(counts: dict) -> dict:
     n = counts["pixels"]
-    return {**counts, **{f"{k}_share": (counts[k] / n if n else None) for k in ("mixed", "ambiguous", "flipped")}}
+    shares = {f"{k}_share": (counts[k] / n if n else None) for k in ("mixed", "ambiguous", "flipped")}
+    # of the mixed pixels, those where one primary's track and shower particles meet
+    shares["one_primary_of_mixed"] = counts["one_primary"] / counts["mixed"] if counts["mixed"] else None
+    return {**counts, **shares}
 
 
 # --- files
@@ -283,6 +299,7 @@ def labels_study(file: str | Path, out: str | Path | None = None, *, planes: Seq
             rows.append({"plane": p, "plane_name": PLANE_NAMES[p], "class": name, **_shares(totals[p][name])})
     result = {"file": str(path), "sample": f.metadata.get("larseg_sample", ""), "seed": seed, "n_events": n,
               "planes": list(planes), "ambiguous_threshold": ambiguous, "rows": rows,
+              "per_event": {PLANE_NAMES[p]: per_event_shares(events, PLANE_NAMES[p]) for p in planes},
               "method": "re-simulated from the file's stored config and seed; labels checked against the file",
               "events": events, "provenance": provenance()}
     result["markdown"] = markdown_table(result)
@@ -291,6 +308,18 @@ def labels_study(file: str | Path, out: str | Path | None = None, *, planes: Seq
         write_text_atomic(out / "labels.md", result["markdown"])
         write_json(out / "labels.json", result)
     return result
+
+
+def per_event_shares(events: Sequence[dict], plane_name: str) -> dict:
+    """Mean and 90% quantile over the events (with labelled pixels) of their mixed / ambiguous shares,
+    the way the paper averages its ICPF over images."""
+    ev = [e[plane_name] for e in events if e[plane_name]["pixels"] > 0]
+    out: dict = {"n_events": len(ev)}
+    for k in ("mixed", "ambiguous"):
+        share = np.array([e[k] / e["pixels"] for e in ev])
+        out[f"{k}_mean"] = float(share.mean()) if len(ev) else None
+        out[f"{k}_q90"] = float(np.quantile(share, 0.9)) if len(ev) else None
+    return out
 
 
 def _pct(x) -> str:
@@ -302,9 +331,15 @@ def markdown_table(result: dict) -> str:
     amb = result["ambiguous_threshold"]
     lines = [f"{result['sample'] or Path(result['file']).stem}: {result['n_events']} events "
              f"(seed {result['seed']}), re-simulated", "",
-             f"| plane | label | pixels | mixed | minority > {100 * amb:g}% | label != charge majority |",
-             "|---|---|---:|---:|---:|---:|"]
+             f"| plane | label | pixels | mixed | of which within one primary | minority > {100 * amb:g}% "
+             "| label != charge majority |",
+             "|---|---|---:|---:|---:|---:|---:|"]
     for r in result["rows"]:
         lines.append(f"| {r['plane_name']} | {r['class']} | {r['pixels']} | {_pct(r['mixed_share'])} | "
-                     f"{_pct(r['ambiguous_share'])} | {_pct(r['flipped_share'])} |")
+                     f"{_pct(r['one_primary_of_mixed'])} | {_pct(r['ambiguous_share'])} | {_pct(r['flipped_share'])} |")
+    lines.append("")
+    for name, e in result.get("per_event", {}).items():
+        lines.append(f"- {name}, per event ({e['n_events']} with labelled pixels): mixed mean "
+                     f"{_pct(e['mixed_mean'])} (90% quantile {_pct(e['mixed_q90'])}), minority > {100 * amb:g}% "
+                     f"mean {_pct(e['ambiguous_mean'])} (90% quantile {_pct(e['ambiguous_q90'])})")
     return "\n".join(lines) + "\n"
