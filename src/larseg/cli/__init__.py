@@ -41,7 +41,13 @@ def _root(
 
 def _register() -> None:
     from larseg.cli import (  # noqa: F401  (commands register on import)
-        config_cmd, data_cmd, eval_cmd, infer_cmd, simulate_cmd, train_cmd, validate_cmd,
+        config_cmd,
+        data_cmd,
+        eval_cmd,
+        infer_cmd,
+        simulate_cmd,
+        train_cmd,
+        validate_cmd,
     )
 
 

@@ -126,14 +126,18 @@ class ResponseConfig:
 
     A pixel's value is ``electrons * gain_scale * plane_gain / electrons_per_unit`` plus
     noise. ``electrons_per_unit`` is calibrated so that the collection-plane MIP
-    peak-pixel mode is about 60 (docs/detector.md).
+    peak-pixel mode is about 60 (docs/detector.md); it depends on ``time_sigma_ticks``
+    (a wider signal spreads a track's charge over more rows), so recalibrate it
+    (``python -m larseg.detector.calibration``) when the widths change.
     """
 
-    electrons_per_unit: float = 203.0
+    electrons_per_unit: float = 184.0
     gain_scale: float = 1.0
     plane_gain: tuple[float, float, float] = (1.0, 1.0, 1.0)
-    #: Gaussian width of the deconvolved signal in time [ticks].
-    time_sigma_ticks: tuple[float, float, float] = (2.5, 2.5, 2.0)
+    #: Gaussian width of the deconvolved signal in time [ticks]: MicroBooNE's charge filter Gaus_wide
+    #: (sigma_f = 0.12 MHz on every plane) leaves 1 / (2 pi sigma_f) = 1.33 us = 2.65 ticks
+    #: (docs/detector.md, "Validation against MicroBooNE's response files").
+    time_sigma_ticks: tuple[float, float, float] = (2.65, 2.65, 2.65)
     #: Gaussian spread to neighbouring wires left by the deconvolution [wire pitches].
     wire_sigma: tuple[float, float, float] = (0.4, 0.4, 0.25)
     #: Incoherent noise per pixel (after deconvolution and 6-tick summing) [pixel units].
