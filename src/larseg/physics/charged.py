@@ -46,7 +46,7 @@ from larseg.physics.stopping import (
     SPECIES_MASS,
     SPIN_HALF,
     SpeciesTables,
-    csda_range,
+    local_dx,
     species_tables,
 )
 from larseg.physics.truth import Deposits
@@ -394,7 +394,7 @@ def transport_charged(batch: Batch, cfg: PhysicsConfig, rng: np.random.Generator
     # e+- that stopped: what is left below the cut is deposited at the end point
     rest = np.nonzero((end_state == STOP) & IS_LEPTON_E[sp] & (end_kinetic > 0))[0]
     if rest.size:
-        dx = np.maximum(csda_range(C.ELECTRON, end_kinetic[rest]), 1e-3)  # as every local deposit (em.local_dx)
+        dx = local_dx(end_kinetic[rest])
         dep_parts.append((end_pos[rest], end_time[rest], end_kinetic[rest], dx, batch.track[rest], True))
         end_kinetic[rest] = 0.0
 

@@ -28,7 +28,7 @@ from larseg.physics import kinematics as K
 from larseg.physics import samplers
 from larseg.physics.config import PhysicsConfig
 from larseg.physics.secondaries import Secondaries
-from larseg.physics.stopping import csda_range
+from larseg.physics.stopping import local_dx
 from larseg.physics.truth import Deposits
 
 _ME = C.ELECTRON_MASS
@@ -90,11 +90,6 @@ def attenuation(k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     ln_e, compton, pair = photon_tables()
     x = np.log(np.asarray(k, dtype=np.float64))
     return np.interp(x, ln_e, compton), np.interp(x, ln_e, pair)
-
-
-def local_dx(energy: np.ndarray) -> np.ndarray:
-    """Length [cm] credited to a local deposit of ``energy``: the CSDA range of an electron (>= 10 um)."""
-    return np.maximum(csda_range(C.ELECTRON, energy), 1e-3)
 
 
 @dataclass

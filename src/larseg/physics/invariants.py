@@ -36,7 +36,7 @@ import numpy as np
 
 from larseg.physics import constants as C
 from larseg.physics.config import PhysicsConfig
-from larseg.physics.stopping import SPECIES_PDG, csda_range, stopping_power
+from larseg.physics.stopping import SPECIES_PDG, local_dx, stopping_power
 from larseg.physics.truth import SimEvent
 
 #: Processes whose electrons were already in the argon (no rest mass is created for them).
@@ -156,8 +156,8 @@ def _locals(event: SimEvent, cfg: PhysicsConfig, out: list[Violation], limit: in
     cut = max(cfg.electron_cut, cfg.photon_cut, cfg.hadron_cut)
     de, dx = d.de[loc], d.dx[loc]
     above = de > cut * (1.0 + 1e-9)
-    e_len = np.maximum(csda_range(C.ELECTRON, de), 1e-3)
-    p_len = np.maximum(csda_range(C.PROTON, de), 1e-4)
+    e_len = local_dx(de)
+    p_len = local_dx(de, C.PROTON)
     consistent = np.isclose(dx, e_len, rtol=1e-3, atol=1e-9) | np.isclose(dx, p_len, rtol=1e-3, atol=1e-9)
     for j in np.nonzero(above | ~consistent | (de < 0))[0][:limit]:
         out.append(Violation("local", int(d.track[loc[j]]), f"local deposit of {de[j]:.4g} MeV over {dx[j]:.4g} cm "

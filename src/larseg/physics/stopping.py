@@ -335,6 +335,13 @@ def csda_range(pdg: int, t) -> np.ndarray:
     return np.interp(np.asarray(t, dtype=np.float64), grid, rng)
 
 
+def local_dx(energy, pdg: int = C.ELECTRON) -> np.ndarray:
+    """Length [cm] credited to a local deposit of ``energy`` (a particle below its tracking cut): the CSDA
+    range of an electron (at least 10 um) or, for ``pdg`` a proton, of a proton (at least 1 um)."""
+    floor = 1e-4 if int(pdg) == C.PROTON else 1e-3
+    return np.maximum(csda_range(int(pdg), energy), floor)
+
+
 def kinetic_for_range(pdg: int, r) -> np.ndarray:
     """Kinetic energy [MeV] whose CSDA range is ``r`` [cm]: the inverse of :func:`csda_range`."""
     grid, rng = _csda_table(int(pdg))

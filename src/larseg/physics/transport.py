@@ -26,10 +26,10 @@ from larseg.physics import samplers
 from larseg.physics.charged import CAP, DECAY, DELTA, ESCAPED, INELASTIC, STOP, Batch, inside_box, transport_charged
 from larseg.physics.config import PhysicsConfig
 from larseg.physics.decays import at_rest, decay_in_flight, pi0_decay
-from larseg.physics.em import local_dx, transport_photons
+from larseg.physics.em import transport_photons
 from larseg.physics.hadronic import inelastic
 from larseg.physics.secondaries import Secondaries
-from larseg.physics.stopping import SPECIES_MASS, SPECIES_PDG, csda_range, species_index
+from larseg.physics.stopping import SPECIES_MASS, SPECIES_PDG, local_dx, species_index
 from larseg.physics.truth import PARTICLE_DTYPE, Deposits, SimEvent
 
 _MASS = {int(p): float(m) for p, m in zip(SPECIES_PDG, SPECIES_MASS)}
@@ -110,8 +110,7 @@ class _Ledger:
                  | ((s.pdg == C.PROTON) & (s.kinetic < cfg.hadron_cut)))
         if local.any():
             lo = s.select(local)
-            dx = np.where(lo.pdg == C.PROTON, np.maximum(csda_range(C.PROTON, lo.kinetic), 1e-4),
-                          local_dx(lo.kinetic))
+            dx = np.where(lo.pdg == C.PROTON, local_dx(lo.kinetic, C.PROTON), local_dx(lo.kinetic))
             self.deposit(lo.pos, lo.time, lo.kinetic, dx, lo.parent)
         return self.add(s.select(~local))
 
