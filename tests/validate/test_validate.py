@@ -98,3 +98,9 @@ def test_cli_missing_shared_folder(tmp_path):
     result = CliRunner().invoke(app, ["validate", "-o", str(tmp_path), "--shared", str(tmp_path / "nope")])
     assert result.exit_code != 0
     assert "--shared is not a folder" in str(result.exception)
+
+
+def test_electron_scattering_follows_highland():
+    # the multiple-scattering model behind the shower width, on its own: PDG's Highland width
+    ours, highland = showers.electron_scattering(100.0, 2.0, 2000)
+    assert ours == pytest.approx(highland, rel=0.05)

@@ -96,6 +96,24 @@ def trunk_dedx(events, length: float = 2.5, radius: float = 1.0, pitch: float = 
     return np.array(out)
 
 
+def electron_scattering(kinetic: float, thickness: float, n: int, seed: int = 1) -> tuple[float, float]:
+    """(larseg, Highland) rms lateral displacement [cm] of e- of ``kinetic`` MeV leaving a slab ``thickness`` cm
+    thick (no delta rays, bremsstrahlung or loss fluctuations): Highland (PDG eq. 34.15) theta0 at the initial
+    momentum and y_rms = x theta0 / sqrt(3) (PDG eq. 34.20)."""
+    cfg = PhysicsConfig(bounding_box=(-1e3, 1e3, -1e3, 1e3, -1.0, thickness), enable_delta_rays=False,
+                        enable_bremsstrahlung=False, enable_loss_fluctuations=False)
+    m = C.ELECTRON_MASS
+    p = np.sqrt(kinetic * (kinetic + 2 * m))
+    ev = transport(np.array([(C.ELECTRON, 0, 0, 0, 0, 0, 0, p)] * n, dtype=np.float64), np.random.default_rng(seed),
+                   cfg)
+    end = ev.particles["end"][:n]
+    out = end[:, 2] > thickness - 1e-6
+    beta = p / (kinetic + m)
+    x = thickness / C.RADIATION_LENGTH
+    theta0 = C.HIGHLAND_P0 / (beta * p) * np.sqrt(x) * (1 + C.HIGHLAND_LOG * np.log(x / beta**2))
+    return float(end[out, 0].std()), float(thickness * theta0 / np.sqrt(3.0))
+
+
 def run(out_dir: Path, quick: bool = False) -> list[Check]:
     import matplotlib
 
@@ -143,6 +161,12 @@ def run(out_dir: Path, quick: bool = False) -> list[Check]:
     checks.append(Check(GROUP, "e+- above 1 MeV per GeV of e- energy", round(counts[es[-1]] / (es[-1] / 1000), 1),
                         None, None, "per GeV", "Rossi approximation B: proportional to E (information)",
                         detail="; ".join(f"{e / 1000:g} GeV: {counts[e]:.1f}" for e in es)))
+    ours, highland = electron_scattering(100.0, 2.0, 1000 if quick else 4000)
+    checks.append(Check(GROUP, "e- multiple scattering: rms lateral displacement, 100 MeV after 2 cm", round(ours, 4),
+                        round(highland, 4), round(0.05 * highland, 4), "cm",
+                        "PDG RPP 2024 eqs. 34.15 (Highland), 34.20 (y_rms = x theta0 / sqrt 3)",
+                        detail="delta rays, bremsstrahlung and fluctuations off; 5%: the slab's energy loss (~4 MeV) "
+                        "and the statistics"))
     n_trunk = 40 if not quick else 8
     e_trunk = trunk_dedx(shoot(C.ELECTRON, 500.0, n_trunk, seed=91))
     g_trunk = trunk_dedx(shoot(C.PHOTON, 500.0, n_trunk, seed=92))
