@@ -68,13 +68,15 @@ def test_shower_maximum(pdg, offset, energy, n):
 
 
 def test_moliere_radius_containment():
-    # PDG: on average ~90% of the energy lies within one Moliere radius of the axis, ~99% within
-    # 3.5 R_M, "composition effects" aside. In argon the most penetrating photons (attenuation
-    # length ~29 cm, > 3 R_M) carry a larger halo than in dense calorimeters: larseg gets ~84%.
+    # Grindhammer-Peters (GEANT-fitted, material-dependent) for argon, 1 GeV e-: 81.7% within one Moliere
+    # radius, 96.5% within 3.5 R_M; the PDG's "~90%" is a dense-medium rule (the same parameterisation gives
+    # 90% for lead). In argon the most penetrating photons (attenuation length ~29 cm, > 3 R_M) widen the halo.
+    from larseg.validate import grindhammer
+
     events = _showers(11, 1000.0, 10, seed=200)
     r = np.concatenate([np.hypot(ev.deposits.x, ev.deposits.y) for ev in events])  # axis: +z
     de = np.concatenate([ev.deposits.de for ev in events])
-    assert de[r < MOLIERE_RADIUS].sum() / de.sum() == pytest.approx(0.88, abs=0.06)
+    assert de[r < MOLIERE_RADIUS].sum() / de.sum() == pytest.approx(grindhammer.containment(1000.0, 1.0), abs=0.03)
     assert de[r < 3.5 * MOLIERE_RADIUS].sum() / de.sum() > 0.95
 
 
