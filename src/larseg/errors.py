@@ -24,3 +24,15 @@ class DataFileError(LarsegError):
         self.path = str(path)
         self.problem = problem
         super().__init__(f"{self.path}: {problem}")
+
+
+def first_line(exc: BaseException, limit: int = 160, default: str | None = None) -> str:
+    """The first line of an exception's message (at most ``limit`` characters), for a one-line error.
+
+    An exception with no message gives ``default`` (or its type name).
+    """
+    text = str(exc).strip().splitlines()
+    return (text[0] if text else (default if default is not None else type(exc).__name__))[:limit]
+
+
+__all__ = ["ConfigError", "DataFileError", "LarsegError", "first_line"]

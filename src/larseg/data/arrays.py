@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from larseg.data.larcv3 import ImageMeta
-from larseg.errors import DataFileError
+from larseg.errors import DataFileError, first_line
 
 ARRAY_SUFFIXES = (".npy", ".npz")
 _PLANE_KEY = re.compile(r"^plane(\d+)$")
@@ -87,9 +87,9 @@ class ArrayFile:
         except ValueError as exc:
             if "allow_pickle" in str(exc) or "Object arrays" in str(exc) or "Python objects" in str(exc):
                 raise DataFileError(self.path, "holds pickled Python objects; only numeric arrays are read") from None
-            raise DataFileError(self.path, f"not a readable .npy file ({_first_line(exc)})") from None
+            raise DataFileError(self.path, f"not a readable .npy file ({first_line(exc)})") from None
         except OSError as exc:
-            raise DataFileError(self.path, f"not a readable .npy file ({_first_line(exc)})") from None
+            raise DataFileError(self.path, f"not a readable .npy file ({first_line(exc)})") from None
         if not isinstance(arr, np.ndarray):
             raise DataFileError(self.path, "not a .npy array")
         return arr
@@ -98,7 +98,7 @@ class ArrayFile:
         try:
             npz = np.load(self.path, allow_pickle=False)
         except (ValueError, OSError, zipfile.BadZipFile) as exc:
-            raise DataFileError(self.path, f"not a readable .npz file ({_first_line(exc)})") from None
+            raise DataFileError(self.path, f"not a readable .npz file ({first_line(exc)})") from None
         if not hasattr(npz, "files"):
             raise DataFileError(self.path, "not a .npz archive")
         self._npz = npz
@@ -129,9 +129,9 @@ class ArrayFile:
             if "allow_pickle" in str(exc) or "Object arrays" in str(exc):
                 raise DataFileError(self.path, f"array '{key}' holds pickled Python objects; only numeric "
                                                "arrays are read") from None
-            raise DataFileError(self.path, f"array '{key}' is not readable ({_first_line(exc)})") from None
+            raise DataFileError(self.path, f"array '{key}' is not readable ({first_line(exc)})") from None
         except (OSError, zipfile.BadZipFile, EOFError) as exc:
-            raise DataFileError(self.path, f"array '{key}' is not readable ({_first_line(exc)})") from None
+            raise DataFileError(self.path, f"array '{key}' is not readable ({first_line(exc)})") from None
         _check_numeric(self.path, key, arr)
         return arr
 
@@ -212,8 +212,3 @@ def save_npz(path: str | Path, planes: list[np.ndarray], ids: np.ndarray | None 
     path = Path(path)
     np.savez_compressed(path, **arrays)
     return path
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return (text[0] if text else type(exc).__name__)[:160]

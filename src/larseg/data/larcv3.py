@@ -31,7 +31,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from larseg.errors import DataFileError
+from larseg.errors import DataFileError, first_line
 
 # --- the larcv3 table dtypes (field names, offsets and sizes as larcv 3.5.1 writes them)
 
@@ -446,7 +446,7 @@ class Larcv3File:
         try:
             self._event_ids = f["Events/event_id"][:]
         except (OSError, KeyError) as exc:
-            raise DataFileError(self.path, f"cannot read /Events/event_id ({_short(exc)})") from None
+            raise DataFileError(self.path, f"cannot read /Events/event_id ({first_line(exc)})") from None
         self.n_entries = len(self._event_ids)
         self.products: dict[str, list[str]] = {t: [] for t in PRODUCT_TYPES}
         for gname in f.get("Data", {}):
@@ -466,7 +466,7 @@ class Larcv3File:
             try:
                 self._file = h5py.File(self.path, "r")
             except OSError as exc:
-                raise DataFileError(self.path, f"truncated or corrupt HDF5 file ({_short(exc)})") from None
+                raise DataFileError(self.path, f"truncated or corrupt HDF5 file ({first_line(exc)})") from None
             self._pid = os.getpid()
         return self._file
 
@@ -523,7 +523,7 @@ class Larcv3File:
         try:
             return ds[first: first + n]
         except OSError as exc:
-            raise DataFileError(self.path, f"truncated or corrupt data in {ds.name} ({_short(exc)})") from None
+            raise DataFileError(self.path, f"truncated or corrupt data in {ds.name} ({first_line(exc)})") from None
 
     def _extent(self, product_type: str, producer: str, entry: int) -> tuple[h5py.Group, int, int]:
         self._check_entry(entry)
@@ -600,8 +600,3 @@ class Larcv3File:
     def __iter__(self) -> Iterable[Event]:
         for i in range(self.n_entries):
             yield self.read(i)
-
-
-def _short(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__

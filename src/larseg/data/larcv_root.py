@@ -32,7 +32,7 @@ import numpy as np
 
 from larseg.data.arrays import DenseImage
 from larseg.data.larcv3 import ImageMeta
-from larseg.errors import DataFileError, LarsegError
+from larseg.errors import DataFileError, LarsegError, first_line
 
 ROOT_SUFFIXES = (".root",)
 
@@ -105,7 +105,7 @@ class LarcvRootFile:
             self._file = uproot.open(self.path)
             names = {k.split(";")[0]: c for k, c in self._file.classnames().items()}
         except Exception as exc:  # uproot raises many types for non-ROOT or damaged files
-            raise DataFileError(self.path, f"not a readable ROOT file ({_first_line(exc)})") from None
+            raise DataFileError(self.path, f"not a readable ROOT file ({first_line(exc)})") from None
         trees = sorted(n for n, c in names.items() if c == "TTree")
         self.producers = sorted(n[len("image2d_"):-len("_tree")] for n in trees
                                 if n.startswith("image2d_") and n.endswith("_tree"))
@@ -162,7 +162,7 @@ class LarcvRootFile:
                                        library="np")
         except Exception as exc:
             raise DataFileError(self.path, f"entry {entry}: cannot read image2d_{self.producer}_tree "
-                                           f"({_first_line(exc)})") from None
+                                           f"({first_line(exc)})") from None
         leaves = {short: arrays[key][0] for short, key in self._keys.items()}
         self._cache = (entry, leaves)
         return leaves
@@ -200,8 +200,3 @@ class LarcvRootFile:
             raise DataFileError(self.path, f"{tname} has no _part_v._pdg / _energy_init leaves")
         arrays = tree.arrays(list(keys.values()), entry_start=entry, entry_stop=entry + 1, library="np")
         return {f: np.asarray(arrays[k][0]) for f, k in keys.items()}
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return (text[0] if text else type(exc).__name__)[:160]

@@ -21,7 +21,7 @@ from typing import BinaryIO
 import numpy as np
 
 from larseg.atomic import atomic_open
-from larseg.errors import DataFileError, LarsegError
+from larseg.errors import DataFileError, LarsegError, first_line
 from larseg.model.config import ModelConfig
 
 DEFAULT_OPSET = 17
@@ -77,7 +77,7 @@ def export_onnx(module, f: str | Path | BinaryIO, opset: int = DEFAULT_OPSET, so
                               OUTPUT: {0: "batch", 2: "height", 3: "width"}},
             )
     except Exception as exc:  # exporter errors (e.g. an opset it cannot write) are user-facing here
-        raise LarsegError(f"ONNX export failed at opset {opset}: {_first_line(exc)}") from None
+        raise LarsegError(f"ONNX export failed at opset {opset}: {first_line(exc)}") from None
     finally:
         module.train(was_training)
     model = onnx.load_from_string(buf.getvalue())
@@ -110,7 +110,7 @@ def read_onnx(path: str | Path) -> tuple[bytes, ModelConfig]:
     try:
         model = onnx.load_from_string(data)
     except Exception as exc:
-        raise DataFileError(path, f"not a readable ONNX model ({_first_line(exc)})") from None
+        raise DataFileError(path, f"not a readable ONNX model ({first_line(exc)})") from None
     meta = {p.key: p.value for p in model.metadata_props}
     if "larseg_model_config" not in meta:
         raise DataFileError(path, "not a larseg ONNX export (no larseg_model_config metadata; use 'larseg export')")
@@ -141,8 +141,3 @@ def parity(module, model_bytes: bytes, sizes=((256, 384), (160, 224)), batch: in
         out[f"{h}x{w}"] = float(np.abs(ort_run(x) - ref).max())
     out["max"] = max(out.values())
     return out
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return (text[0] if text else type(exc).__name__)[:200]

@@ -18,7 +18,7 @@ import torch
 from larseg import __version__
 from larseg.atomic import atomic_open
 from larseg.config import from_yaml
-from larseg.errors import DataFileError, LarsegError
+from larseg.errors import DataFileError, LarsegError, first_line
 from larseg.model.config import ModelConfig
 
 FORMAT = "larseg-checkpoint"
@@ -53,8 +53,7 @@ def read_checkpoint(path: str | Path, map_location="cpu") -> dict:
         data = path.read_bytes()
         ckpt = torch.load(io.BytesIO(data), map_location=map_location, weights_only=False)
     except (RuntimeError, EOFError, OSError, pickle.UnpicklingError, zipfile.BadZipFile, ValueError) as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise DataFileError(path, f"not a readable checkpoint ({first[:120]})") from None
+        raise DataFileError(path, f"not a readable checkpoint ({first_line(exc, 120)})") from None
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
         raise DataFileError(path, "not a larseg checkpoint")
     written_by = ckpt.get("provenance", {}).get("larseg_version", "0")
@@ -86,8 +85,8 @@ def load_model(path: str | Path, device: str | torch.device = "cpu"):
     try:
         model.load_state_dict(ckpt["model"])
     except (RuntimeError, KeyError) as exc:
-        first = (str(exc).strip().splitlines() or ["no weights"])[0]
-        raise DataFileError(path, f"weights do not match model preset '{cfg.name}' ({first[:120]})") from None
+        raise DataFileError(path, f"weights do not match model preset '{cfg.name}' "
+                                  f"({first_line(exc, 120, 'no weights')})") from None
     return model.to(device).eval()
 
 
@@ -110,5 +109,4 @@ def load_encoder_weights(model, path: str | Path) -> None:
     try:
         model.encoder.load_state_dict(state)
     except RuntimeError as exc:
-        first = (str(exc).strip().splitlines() or [""])[0]
-        raise DataFileError(path, f"encoder weights do not fit ({first[:120]})") from None
+        raise DataFileError(path, f"encoder weights do not fit ({first_line(exc, 120, '')})") from None
