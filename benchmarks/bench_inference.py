@@ -7,7 +7,7 @@
 Cases (each in a fresh process, so its peak RSS is its own):
 
 * whole event: the three planes (1008 rows x 2400 / 2400 / 3456 wires) of simulated
-  ``nue-cc --full-event`` events (fixed seed), through :class:`larseg.infer.Segmenter`
+  ``nue-cc --full-event`` events (fixed seed), through :class:`larseg.model.Predictor`
   exactly as ``larseg predict`` runs them: ``full`` (the whole image, zero-padded) and
   ``tiles`` (512 x 512 tiles overlapping by >= 128 px, empty tiles skipped), with
   the PyTorch and the onnxruntime backends. Latency is the mean wall-clock time per
@@ -80,17 +80,17 @@ def simulate_events(path: Path, n: int) -> None:
 def segmenter(preset: str, backend: str, model_path: str | None = None):
     import io
 
-    from larseg.infer.onnx_export import export_onnx
-    from larseg.infer.segmenter import OnnxBackend, Segmenter, TorchBackend
-    from larseg.model import build_model
-    from larseg.model.io import load_model
+    from larseg.model import InputContract, Predictor, build_model
+    from larseg.model.io import load_network
+    from larseg.model.onnx import OnnxRunner, export_onnx
 
-    module = load_model(model_path) if model_path else build_model(preset).eval()
+    module = load_network(model_path) if model_path else build_model(preset).eval()
     if backend == "torch":
-        return Segmenter(TorchBackend(module), module.config, module=module, source=preset)
+        return Predictor.from_module(module, source=preset)
     buf = io.BytesIO()
     export_onnx(module, buf)
-    return Segmenter(OnnxBackend(buf.getvalue(), threads=os.cpu_count()), module.config, source=preset)
+    return Predictor(OnnxRunner(buf.getvalue(), threads=os.cpu_count()), module.config,
+                     InputContract(multiple=module.config.multiple), source=preset)
 
 
 def run_case(case: dict) -> dict:

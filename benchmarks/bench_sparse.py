@@ -20,7 +20,7 @@ Cases (each in a fresh process, so its peak RSS is its own):
 * ``size``: square synthetic images of growing side with the same number of active
   pixels (both models).
 
-Inference is ``predict_logits`` (eval mode, no_grad, padding to the network's
+Inference is ``Predictor.logits`` (eval mode, no_grad, padding to the network's
 multiple). A training step is forward + per-image class-weighted loss + backward +
 SGD step, in training mode. Times are medians over ``--repeats`` after one warm-up;
 peak memory is the process's maximum RSS (``resource.getrusage``, including Python and
@@ -116,9 +116,7 @@ def run_case(case: dict) -> dict:
     import torch
 
     from larseg.config import replace, resolve
-    from larseg.model import build_model
-    from larseg.model.inference import predict_logits
-    from larseg.model.uresnet import pad_to_multiple
+    from larseg.model import Predictor, build_model, pad_to_multiple
     from larseg.train.loss import per_image_loss, weight_maps
 
     torch.set_num_threads(case["threads"])
@@ -142,10 +140,11 @@ def run_case(case: dict) -> dict:
 
     if case["mode"] == "infer":
         model.eval()
+        predictor = Predictor.from_module(model, amp=False, threshold=0.0)
 
         def step():
             for image, _ in next_unit():
-                predict_logits(model, image, amp=False)
+                predictor.logits(image)
     else:
         model.train()
         opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)

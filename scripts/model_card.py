@@ -89,7 +89,7 @@ def card(model_path: Path, run: Path, pretrain: Path | None, evaluation: Path | 
            f"U-ResNet track/shower pixel labeller, `{mcfg.name}` preset: {params / 1e6:.2f} M parameters, "
            f"{cost}. Classes: background, track, shower.", "",
            "```python", "from larseg import load_model", f"model = load_model('models/{model_path.name}')",
-           "scores = model.predict(image)   # (N, 3, H, W) softmax", "```", "",
+           "scores = model.predict(image)   # (H, W) -> (3, H, W) softmax: background, track, shower", "```", "",
            "## Provenance", "",
            f"- file: `{model_path.name}`, {model_path.stat().st_size / 1e6:.1f} MB, sha256 {digest}...",
            f"- larseg {prov.get('larseg_version', '?')}, commit {prov.get('git_commit', '?')}",
@@ -98,7 +98,8 @@ def card(model_path: Path, run: Path, pretrain: Path | None, evaluation: Path | 
            f"{_pct(ckpt['best_metric']) if 'best_metric' in ckpt else '?'}",
            *([f"- BatchNorm statistics recalibrated (larseg recalibrate): {ckpt['bn_recalibrated']['batches']} "
               f"batches of {ckpt['bn_recalibrated']['batch_size']} whole images of "
-              f"{', '.join(Path(f).name for f in ckpt['bn_recalibrated']['files'])}"] if "bn_recalibrated" in ckpt else []),
+              f"{', '.join(Path(f).name for f in ckpt['bn_recalibrated']['files'])}"]
+             if "bn_recalibrated" in ckpt else []),
            f"- hardware: {hardware}",
            f"- U-ResNet training: {total}; wall time {_wall_time(train_log)}",
            f"- encoder pretraining (transfer learning): run `{pretrain}`, wall time {_wall_time(pretrain_log)}"

@@ -7,7 +7,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from larseg import __version__
+from larseg._version import __version__
 
 
 @functools.lru_cache(maxsize=1)

@@ -7,7 +7,7 @@ import pytest
 import torch
 from infer_helpers import save_checkpoint, tiny_model, track_image
 
-from larseg.infer.tiles import edge_ramp, predict_tiled, tile_starts, window_1d
+from larseg.model.tiles import edge_ramp, predict_tiled, tile_starts, window_1d
 
 
 @pytest.mark.parametrize("length, tile, overlap, multiple", [

@@ -10,20 +10,21 @@ from larseg import __version__
 from larseg.config import load_preset, to_yaml
 from larseg.errors import DataFileError, LarsegError
 from larseg.model import (
-    EncoderClassifier,
     ModelConfig,
-    UResNet,
     build_classifier,
     build_model,
     count_flops,
     count_parameters,
     load_encoder_weights,
-    load_model,
+    load_network,
     pad_to_multiple,
     save_atomic,
 )
+from larseg.model.backends import DENSE
 from larseg.model.blocks import CrossProcessBatchNorm2d, ResBlock, convert_batchnorm
 from larseg.model.io import FORMAT
+from larseg.model.predictor import Predictor
+from larseg.model.uresnet import EncoderClassifier, UResNet
 
 
 def tiny(**kw) -> ModelConfig:
@@ -67,9 +68,9 @@ def test_forward_shapes(preset):
 
 
 def test_resblock_projection_only_when_needed():
-    assert ResBlock(8, 8).shortcut is None
-    assert ResBlock(8, 16).shortcut is not None
-    block = ResBlock(8, 8, stride=2)
+    assert ResBlock(DENSE, 8, 8).shortcut is None
+    assert ResBlock(DENSE, 8, 16).shortcut is not None
+    block = ResBlock(DENSE, 8, 8, stride=2)
     assert block.shortcut is not None and block(torch.rand(1, 8, 8, 8)).shape == (1, 8, 4, 4)
 
 
@@ -77,7 +78,7 @@ def test_predict_pads_and_crops():
     torch.manual_seed(0)
     model = UResNet(tiny())  # multiple 4
     image = torch.rand(30, 45) * (torch.rand(30, 45) < 0.1) * 80
-    probs = model.predict(image)
+    probs = Predictor.from_module(model, threshold=0.0).probabilities(image)
     assert probs.shape == (1, 3, 30, 45)
     torch.testing.assert_close(probs.sum(dim=1), torch.ones(1, 30, 45))
     padded, (h, w) = pad_to_multiple(image[None, None], 4)
@@ -88,7 +89,7 @@ def test_predict_pads_and_crops():
     torch.testing.assert_close(probs, ref)
     assert model.training is False
     model.train()
-    model.predict(image)
+    Predictor.from_module(model).probabilities(image)
     assert model.training is True  # mode restored
     with pytest.raises(ValueError, match="multiples of 4"):
         model(image[None, None])
@@ -126,28 +127,28 @@ def test_load_model_round_trip_and_errors(tmp_path):
     path = tmp_path / "m.pt"
     save_atomic({"format": FORMAT, "task": "segment", "model": model.state_dict(), "model_config": to_yaml(tiny()),
                  "provenance": {"larseg_version": __version__}}, path)
-    loaded = load_model(path)
+    loaded = load_network(path)
     assert not loaded.training and loaded.config == tiny()
     x = torch.rand(2, 1, 16, 16) * 40
     model.eval()
     torch.testing.assert_close(loaded(x), model(x))
     assert not list(tmp_path.glob(".*.tmp"))  # atomic write left no temporary file
     with pytest.raises(DataFileError, match="no such checkpoint"):
-        load_model(tmp_path / "missing.pt")
+        load_network(tmp_path / "missing.pt")
     (tmp_path / "junk.pt").write_bytes(b"not a checkpoint at all")
     with pytest.raises(DataFileError, match="junk.pt: not a readable checkpoint"):
-        load_model(tmp_path / "junk.pt")
+        load_network(tmp_path / "junk.pt")
     newer = tmp_path / "newer.pt"
     save_atomic({"format": FORMAT, "task": "segment", "model": model.state_dict(), "model_config": to_yaml(tiny()),
                  "provenance": {"larseg_version": "99.0.0"}}, newer)
     with pytest.raises(DataFileError, match="newer than this larseg"):
-        load_model(newer)
+        load_network(newer)
     wrong = tmp_path / "wrong.pt"
     save_atomic({"format": FORMAT, "task": "segment", "model": model.state_dict(),
                  "model_config": to_yaml(tiny(filters=(4, 8, 8))), "provenance": {"larseg_version": __version__}},
                 wrong)
     with pytest.raises(DataFileError, match="weights do not match model preset"):
-        load_model(wrong)
+        load_network(wrong)
 
 
 def test_cross_process_batchnorm_is_plain_batchnorm_without_process_group():

@@ -11,28 +11,25 @@ from larseg import __version__
 from larseg.config import load_preset, to_yaml
 from larseg.model import (
     ModelConfig,
-    UResNet,
     build_classifier,
     build_model,
     load_encoder_weights,
-    load_model,
+    load_network,
     save_atomic,
 )
-from larseg.model.blocks import CrossProcessBatchNorm2d, convert_batchnorm
-from larseg.model.inference import predict_probabilities
+from larseg.model.backends import SPARSE
+from larseg.model.blocks import CrossProcessBatchNorm2d, ResBlock, convert_batchnorm
 from larseg.model.io import FORMAT
+from larseg.model.predictor import Predictor
 from larseg.model.sparse import (
-    BACKGROUND_LOGIT,
     SparseBatchNorm,
     SparseDownConv2d,
-    SparseEncoderClassifier,
     SparseGroupNorm,
-    SparseResBlock,
     SparseTensor,
     SparseUpConv2d,
-    SparseUResNet,
     SubMConv2d,
 )
+from larseg.model.uresnet import BACKGROUND_LOGIT, SparseEncoderClassifier, SparseUResNet, UResNet
 from larseg.train.loss import per_image_loss, weight_maps
 
 TOL = {"atol": 1e-5, "rtol": 1e-5}
@@ -265,7 +262,7 @@ def test_network_dense_interface_and_background():
     assert torch.equal(background, torch.tensor([BACKGROUND_LOGIT, 0.0, 0.0]).expand_as(background))
     active = out.permute(0, 2, 3, 1)[~inactive]
     assert active.abs().max() < 1.0  # near-uniform start, as the dense net
-    probs = predict_probabilities(model, x[0, 0])  # pads to the multiple and crops back
+    probs = Predictor.from_module(model, threshold=0.0).probabilities(x[0, 0])  # pads and crops back
     assert probs.shape == (1, 3, 21, 30) and probs[0, 0][x[0, 0] == 0].min() > 1 - 1e-6
     with pytest.raises(ValueError, match=r"expected images \(B, 1, H, W\)"):
         model(x[:, 0])
@@ -302,8 +299,8 @@ def test_configs_presets_and_unsupported_options():
         tiny(sparse_backend="cuda")
     with pytest.raises(ValueError, match="is dense"):
         SparseUResNet(tiny(sparse=False))
-    with pytest.raises(ValueError, match="is sparse"):
-        UResNet(tiny())  # a dense network must not be built silently from a sparse config
+    # the skeleton picks the layer backend from the config: a sparse config never gives a dense network
+    assert UResNet(tiny()).layers.name == "sparse"
     for kw in ({"head_filters": (6,), "encoder_blocks": 2}, {"decoder_blocks": 0, "upsample_bn": False}):
         assert SparseUResNet(tiny(**kw))(sparse_images(1, 8, 8) * 30).shape == (1, 3, 8, 8)
 
@@ -314,7 +311,7 @@ def test_checkpoint_round_trip_and_encoder_transfer(tmp_path):
     path = tmp_path / "m.pt"
     save_atomic({"format": FORMAT, "task": "segment", "model": model.state_dict(), "model_config": to_yaml(tiny()),
                  "provenance": {"larseg_version": __version__}}, path)
-    loaded = load_model(path)
+    loaded = load_network(path)
     assert isinstance(loaded, SparseUResNet) and not loaded.training and loaded.config == tiny()
     x = sparse_images(2, 12, 12) * 40
     torch.testing.assert_close(loaded(x), model.eval()(x))
@@ -332,7 +329,7 @@ def test_checkpoint_round_trip_and_encoder_transfer(tmp_path):
 
 
 def test_resblock_projection_and_bf16_autocast():
-    assert SparseResBlock(8, 8).shortcut is None and SparseResBlock(8, 16).shortcut is not None
+    assert ResBlock(SPARSE, 8, 8).shortcut is None and ResBlock(SPARSE, 8, 16).shortcut is not None
     torch.manual_seed(11)
     model = SparseUResNet(tiny(norm="group")).eval()
     x = sparse_images(1, 12, 12) * 40

@@ -7,7 +7,7 @@ import pytest
 from physics_helpers import primaries, unbounded
 
 from larseg.physics import PhysicsConfig, csda_range, transport
-from larseg.physics.constants import ELECTRON_MASS, LAR_DENSITY, LAR_MEAN_EXCITATION, MIP_DEDX, RADIATION_LENGTH
+from larseg.physics.constants import ELECTRON_MASS, LAR_DENSITY, LAR_MEAN_EXCITATION, MUON_MIN_DEDX, RADIATION_LENGTH
 from larseg.physics.fluctuations import fluctuate, landau_width
 from larseg.physics.stopping import density_effect, kinematics, stopping_power
 
@@ -30,7 +30,7 @@ def test_proton_bragg_peak():
     end = p["end"][dep.track[own], :3]
     dist = np.linalg.norm(np.column_stack([dep.x[own], dep.y[own], dep.z[own]]) - end, axis=1)
     last_2cm = np.bincount(dep.track[own], weights=dep.de[own] * (dist < 2.0), minlength=50)
-    assert np.all(last_2cm > 3.0 * MIP_DEDX * 2.0)
+    assert np.all(last_2cm > 3.0 * MUON_MIN_DEDX * 2.0)
     # and the energy of a stopping proton is all deposited
     np.testing.assert_allclose(p["energy_deposit"][:50], 150.0, rtol=1e-9)
 

@@ -9,9 +9,10 @@ import pytest
 import torch
 from train_helpers import tiny_model, tiny_training
 
+import larseg
 from larseg import __version__
 from larseg.errors import DataFileError, LarsegError
-from larseg.model import load_model, read_checkpoint, save_atomic
+from larseg.model import load_network, read_checkpoint, save_atomic
 from larseg.train import pretrain, train
 from larseg.train.config import AugmentConfig
 from larseg.train.logs import read_csv
@@ -43,8 +44,11 @@ def test_run_directory_and_logs(sample_files, tmp_path):
                 "training_config", "provenance"):
         assert key in last, key
     assert last["provenance"]["larseg_version"] == __version__
-    model = load_model(out)
+    model = load_network(out)
     assert not model.training and model.config.name == "tiny"
+    # the input contract is recorded, and the Predictor of the run applies it
+    assert last["input_contract"] == {"plane": 2, "threshold": 10.0, "scale": 1.0, "multiple": model.config.multiple}
+    assert larseg.load_model(out).contract.as_dict() == last["input_contract"]
     png = plot_training(out)
     assert png.is_file() and png.stat().st_size > 1000
 
@@ -107,7 +111,7 @@ def test_pretrain_then_transfer(sample_files, tmp_path):
         _run(sample_files, tmp_path / "tl2", model=tiny_model(filters=(4, 8, 32)),
              init_encoder=tmp_path / "pre" / "last.pt")
     with pytest.raises(LarsegError, match="not a U-ResNet"):
-        load_model(tmp_path / "pre" / "last.pt")
+        load_network(tmp_path / "pre" / "last.pt")
 
 
 def test_user_errors(sample_files, tmp_path):
@@ -172,7 +176,7 @@ def test_cli_train_with_settings(sample_files, tmp_path):
     ])
     assert result.exit_code == 0, result.output
     assert "training finished: 2 steps" in result.output
-    assert load_model(out / "last.pt").config.name == "tiny2"
+    assert load_network(out / "last.pt").config.name == "tiny2"
 
 
 def test_running_average_by_hand():
@@ -216,6 +220,6 @@ def test_sparse_model_trains_resumes_and_transfers(sample_files, tmp_path):
     b = read_checkpoint(tmp_path / "part" / "last.pt")["model"]
     for k, v in a.items():
         assert torch.equal(v, b[k]), k
-    model = load_model(tmp_path / "full")
+    model = load_network(tmp_path / "full")
     assert model.config.sparse and type(model).__name__ == "SparseUResNet"
     assert float(read_csv(tmp_path / "full" / "val.csv")[-1]["icpf_mean"]) <= 1.0

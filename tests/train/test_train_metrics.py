@@ -1,4 +1,4 @@
-"""larseg.eval.metrics against hand-computed values."""
+"""larseg.model.metrics against hand-computed values."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from larseg.eval.metrics import MetricAccumulator, image_metrics, sample_metrics, summarize
+from larseg.model.metrics import MetricAccumulator, image_metrics, sample_metrics, summarize
 
 
 def test_one_image_by_hand():

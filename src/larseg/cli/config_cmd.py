@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from larseg import config as cfg
-from larseg.cli import app
+from larseg.cli.app import app
 
 config_app = typer.Typer(help="Named config presets (simulation, model, training).", no_args_is_help=True)
 app.add_typer(config_app, name="config")

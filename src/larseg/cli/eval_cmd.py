@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from larseg.cli import app
+from larseg.cli.app import app
 from larseg.errors import LarsegError
 
 study_app = typer.Typer(help="The paper's studies: kinematics, pixel scaling, peaks, masking, data/simulation; "
@@ -46,7 +46,9 @@ def _pct(x) -> str:
 @app.command("evaluate")
 def evaluate_cmd(
     model: Path = typer.Argument(..., help=_MODEL),
-    files: list[Path] = typer.Argument(..., help="Sample files (one sample each, e.g. data/1e1p.h5)."),
+    files: list[Path] = typer.Argument(..., help="Sample files with truth labels, one sample each: larcv3 HDF5 "
+                                       "(e.g. data/1e1p.h5), LArCV1/2 ROOT with an image2d_segment_tree, or .npz "
+                                       "with labels."),
     output: Path = typer.Option(..., "-o", "--output", help="Output directory."),
     plane: int = _PLANE_OPT,
     max_events: int = _MAX_OPT,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from larseg.cli import app
+from larseg.cli.app import app
 from larseg.errors import LarsegError
 
 
@@ -44,19 +44,20 @@ def predict_cmd(
                                                     "tiles, blended."),
     tile: int = typer.Option(512, "--tile", min=1, help="Tile side in pixels (--mode tiles)."),
     overlap: int = typer.Option(128, "--overlap", min=0, help="Minimum overlap of tiles in pixels (--mode tiles)."),
-    threshold: float = typer.Option(10.0, "--threshold", min=0.0, help="Pixels below are zeroed and not labelled."),
+    threshold: float = typer.Option(None, "--threshold", min=0.0, help="Pixels below are zeroed and not labelled "
+                                                                     "(default: the network's own, from training)."),
     resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run from OUTPUT.partial."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace OUTPUT if it exists."),
 ) -> None:
     """Label every pixel of every plane of every event: track and shower scores and the argmax label."""
     _threads()
-    from larseg.infer import load, predict_files
+    from larseg.infer import load_model, predict_files
     from larseg.progress import progress_bar
 
     plane_list = parse_planes(planes)
     if mode not in ("full", "tiles"):
         raise LarsegError(f"--mode {mode}: expected full or tiles")
-    net = load(model, device=device, backend=backend, threshold=threshold)
+    net = load_model(model, device=device, backend=backend, threshold=threshold)
     result = predict_files(
         net, inputs, output, mode=mode, planes=plane_list, producer=producer, batch=batch, tile=tile,
         overlap=overlap, resume=resume, overwrite=overwrite,
@@ -79,11 +80,11 @@ def export_cmd(
     """Export a trained network to ONNX (dynamic batch and image size), checked against PyTorch."""
     _threads()
     from larseg.infer import export_onnx, parity
-    from larseg.model.io import load_model
+    from larseg.model.io import load_network
 
     if output.exists() and not overwrite:
         raise LarsegError(f"{output}: exists already (use --overwrite to replace it)")
-    net = load_model(model)
+    net = load_network(model)
     data = export_onnx(net, output, opset=opset, source=str(model))
     typer.echo(f"wrote {output} ({len(data) / 1e6:.1f} MB, opset {opset}, model preset '{net.config.name}', "
                f"input (N, 1, H, W) with H, W multiples of {net.config.multiple})")

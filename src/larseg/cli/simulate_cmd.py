@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 import yaml
 
-from larseg.cli import app
+from larseg.cli.app import app
 from larseg.errors import LarsegError
 
 
@@ -83,7 +83,7 @@ def merge_cmd(
 
 @app.command("display")
 def display_cmd(
-    file: Path = typer.Argument(..., help="A larseg/larcv3 file."),
+    file: Path = typer.Argument(..., help="An event file: larseg/larcv3 HDF5, LArCV1/LArCV2 ROOT, .npy or .npz."),
     entry: list[int] = typer.Option(None, "--entry", "-e", help="Entry to draw (repeatable; default 0)."),
     output: Path = typer.Option(None, "-o", "--output",
                                 help="PNG (or .pdf/.svg) file, or a directory (several entries, or any name "
@@ -100,14 +100,14 @@ def display_cmd(
 ) -> None:
     """Draw entries: image, truth labels (track yellow, shower cyan) and instances, every plane.
 
+    Any input format of 'larseg predict'; a file without truth labels is drawn as images only.
     With --model: input | truth | network prediction | shower-score heat map on the model's
-    plane; --worst N shows the N entries the network gets most wrong (highest ICPF).
+    plane; --worst N shows the N entries the network gets most wrong (highest ICPF; needs labels).
     """
-    from larseg.data.larcv3 import Larcv3File
-    from larseg.data.products import planes_from_event
+    from larseg.data.sources import open_input
     from larseg.viz.event_display import draw_planes, save
 
-    f = Larcv3File(file)
+    f = open_input(file)
     sample = f.metadata.get("larseg_sample", file.stem)
     if (worst or plane) and model is None:
         raise LarsegError("--worst and --plane need --model")
@@ -119,7 +119,7 @@ def display_cmd(
         return
     for k, path in zip(entry, _entry_pictures(output, file, entry, "entry", "display")):
         ev = f.read(k)
-        save(draw_planes(planes_from_event(ev), title=_entry_title(sample, k, ev), zoom=zoom), path)
+        save(draw_planes(ev.planes, title=_entry_title(sample, k, ev), zoom=zoom, truth=ev.has_labels), path)
         typer.echo(f"wrote {path}")
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from larseg.cli import app
+from larseg.cli.app import app
 from larseg.cli.simulate_cmd import parse_settings
 
 _MODEL_HELP = "Model preset (paper, mcc8, cpu) or a YAML file. Default: paper (on --resume: the run's)."

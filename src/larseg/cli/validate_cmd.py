@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from larseg.cli import app
+from larseg.cli.app import app
 
 
 @app.command("validate")

@@ -15,7 +15,10 @@ Images are ``(rows = time, columns = wire)``, like larseg's dense images.
   ``(N, H_p, W_p)`` for N events (planes of different sizes, e.g. 2400/2400/3456 wires),
 
 plus, optionally, ``run``, ``subrun`` and ``event``: integer arrays of length N
-(default ``0, 0, entry``). Pickled (object) arrays are refused.
+(default ``0, 0, entry``), and truth labels (0 background, 1 track, 2 shower, larseg's
+codes) of the same shape as the images: ``labels`` beside ``images``, or ``label0``,
+``label1``, ... beside ``plane0``, ``plane1``, ... (one for every plane). Pickled
+(object) arrays are refused.
 
 Pixel sizes are unknown for plain arrays: their :class:`ImageMeta` has
 ``image_sizes`` in pixels (1 x 1 per pixel) and origin (0, 0).
@@ -35,6 +38,7 @@ from larseg.errors import DataFileError, first_line
 
 ARRAY_SUFFIXES = (".npy", ".npz")
 _PLANE_KEY = re.compile(r"^plane(\d+)$")
+_LABEL_KEY = re.compile(r"^label(\d+)$")
 _ID_KEYS = ("run", "subrun", "event")
 
 
@@ -63,9 +67,12 @@ class ArrayFile:
         if not self.path.is_file():
             raise DataFileError(self.path, "no such file")
         suffix = f".{kind}" if kind else self.path.suffix.lower()
+        self.kind = suffix[1:]
+        self._labels: dict[int, np.ndarray] = {}
         if suffix == ".npy":
             arr = self._load_npy()
             self._planes = self._split_stack(arr, "array")
+            self.arrays = ["array"]
         elif suffix == ".npz":
             self._planes = self._load_npz()
         else:
@@ -103,24 +110,51 @@ class ArrayFile:
             raise DataFileError(self.path, "not a .npz archive")
         self._npz = npz
         keys = list(npz.files)
+        self.arrays = keys
         plane_keys = {int(m.group(1)): k for k in keys if (m := _PLANE_KEY.match(k))}
+        label_keys = {int(m.group(1)): k for k in keys if (m := _LABEL_KEY.match(k))}
         if "images" in keys and plane_keys:
             raise DataFileError(self.path, "has both 'images' and 'plane<k>' arrays; give one or the other")
         if "images" in keys:
-            return self._split_stack(self._npz_array("images"), "images")
+            if label_keys:
+                raise DataFileError(self.path, "has 'images' with 'label<k>' arrays; label 'images' with 'labels', "
+                                               "or give 'plane<k>' and 'label<k>' arrays")
+            planes = self._split_stack(self._npz_array("images"), "images")
+            if "labels" in keys:
+                self._labels = self._split_stack(self._npz_array("labels"), "labels")
+                self._check_label_shapes(planes, {p: "labels" for p in planes})
+            return planes
+        if "labels" in keys:
+            raise DataFileError(self.path, "has 'labels' but no 'images' array (label 'plane<k>' with 'label<k>')")
         if not plane_keys:
             have = ", ".join(keys) or "none"
             raise DataFileError(self.path, f"no 'images' or 'plane0', 'plane1', ... arrays (has: {have})")
-        planes = {}
-        for p, key in sorted(plane_keys.items()):
-            arr = self._npz_array(key)
-            if arr.ndim == 2:
-                arr = arr[None]
-            if arr.ndim != 3:
-                raise DataFileError(self.path, f"array '{key}' has shape {arr.shape}; expected (H, W) or (N, H, W)")
-            self._check_sides(arr.shape[-2:], key)
-            planes[p] = arr
+        planes = {p: self._plane_array(key) for p, key in sorted(plane_keys.items())}
+        if label_keys:
+            if sorted(label_keys) != sorted(plane_keys):
+                have = ", ".join(label_keys[p] for p in sorted(label_keys))
+                want = ", ".join(f"label{p}" for p in sorted(plane_keys))
+                raise DataFileError(self.path, f"has {have} but planes need {want}: give one label<k> per plane<k>")
+            self._labels = {p: self._plane_array(key) for p, key in sorted(label_keys.items())}
+            self._check_label_shapes(planes, label_keys)
         return planes
+
+    def _plane_array(self, key: str) -> np.ndarray:
+        arr = self._npz_array(key)
+        if arr.ndim == 2:
+            arr = arr[None]
+        if arr.ndim != 3:
+            raise DataFileError(self.path, f"array '{key}' has shape {arr.shape}; expected (H, W) or (N, H, W)")
+        self._check_sides(arr.shape[-2:], key)
+        return arr
+
+    def _check_label_shapes(self, planes: dict[int, np.ndarray], names: dict[int, str]) -> None:
+        for p, image in planes.items():
+            label = self._labels.get(p)
+            if label is None or label.shape != image.shape:
+                got = "nothing" if label is None else f"shape {label.shape}"
+                raise DataFileError(self.path, f"array '{names[p]}' (plane {p}) has {got}; the images have "
+                                               f"shape {image.shape}")
 
     def _npz_array(self, key: str) -> np.ndarray:
         try:
@@ -176,6 +210,11 @@ class ArrayFile:
     def projections(self) -> list[int]:
         return sorted(self._planes)
 
+    @property
+    def has_labels(self) -> bool:
+        """Whether the file holds truth labels (``labels`` or ``label<k>`` arrays)."""
+        return bool(self._labels)
+
     def __len__(self) -> int:
         return self.n_entries
 
@@ -202,10 +241,45 @@ class ArrayFile:
             out.append(DenseImage(ImageMeta(p, (cols, rows), (float(cols), float(rows))), image))
         return out
 
+    def labels(self, entry: int, projections: list[int] | None = None) -> list[np.ndarray]:
+        """The truth labels of ``entry`` (uint8: 0 background, 1 track, 2 shower), in the order of
+        :meth:`images`; a :class:`DataFileError` if the file has none or holds other values."""
+        self._check_entry(entry)
+        if not self._labels:
+            raise DataFileError(self.path, "holds no truth labels")
+        want = self.projections if projections is None else list(projections)
+        out = []
+        for p in want:
+            if p not in self._labels:
+                raise DataFileError(self.path, f"entry {entry}: no plane {p} (has planes "
+                                               f"{', '.join(map(str, self.projections))})")
+            out.append(label_codes(self._labels[p][entry], self.path, f"entry {entry} plane {p}"))
+        return out
 
-def save_npz(path: str | Path, planes: list[np.ndarray], ids: np.ndarray | None = None) -> Path:
-    """Write ``planes`` (one ``(N, H_p, W_p)`` array per projection) as a ``plane<k>`` ``.npz``."""
+
+def label_codes(values, path: Path, where: str) -> np.ndarray:
+    """Truth labels as uint8, checked to be larseg's codes 0 (background), 1 (track), 2 (shower)."""
+    values = np.asarray(values)
+    if values.dtype.kind == "f":
+        codes = np.where(np.isfinite(values), np.rint(values), -1).astype(np.int64)
+        bad = (codes < 0) | (codes > 2) | (codes != values)
+    else:
+        codes = values.astype(np.int64)
+        bad = (codes < 0) | (codes > 2)
+    if bad.any():
+        found = ", ".join(f"{v:g}" for v in np.unique(values[bad])[:3])
+        raise DataFileError(path, f"{where}: truth labels must be 0 (background), 1 (track) or 2 (shower); "
+                                  f"found {found}")
+    return codes.astype(np.uint8)
+
+
+def save_npz(path: str | Path, planes: list[np.ndarray], ids: np.ndarray | None = None,
+             labels: list[np.ndarray] | None = None) -> Path:
+    """Write ``planes`` (one ``(N, H_p, W_p)`` array per projection) as a ``plane<k>`` ``.npz``, with
+    optional event ids ``(N, 3)`` and truth ``labels`` (``label<k>``, same shapes as the planes)."""
     arrays = {f"plane{p}": np.asarray(a) for p, a in enumerate(planes)}
+    if labels is not None:
+        arrays.update({f"label{p}": np.asarray(a, dtype=np.uint8) for p, a in enumerate(labels)})
     if ids is not None:
         ids = np.asarray(ids, dtype=np.int64)
         arrays.update(run=ids[:, 0], subrun=ids[:, 1], event=ids[:, 2])

@@ -89,11 +89,26 @@ def images_from_leaves(layout: int, leaves: dict[str, np.ndarray], where: str = 
     return out
 
 
+#: image2d producers that hold truth labels, not images (see :mod:`larseg.data.sources`)
+LABEL_PRODUCERS = ("segment",)
+
+
+def default_producer(producers: list[str]) -> str:
+    """The image producer read when none is chosen: the only image2d tree; else ``wire``; else the only
+    tree that is not a label tree (``data`` of a ``data`` + ``segment`` file)."""
+    if len(producers) == 1:
+        return producers[0]
+    if "wire" in producers:
+        return "wire"
+    images = [p for p in producers if p not in LABEL_PRODUCERS]
+    return images[0] if len(images) == 1 else "wire"
+
+
 class LarcvRootFile:
     """The ``image2d`` images of a LArCV1/LArCV2 ROOT file, entry by entry.
 
     ``producer`` picks ``image2d_<producer>_tree``; by default the only image2d
-    tree, or ``wire`` when there are several.
+    tree, else ``wire``, else the only one that is not a label tree (``segment``).
     """
 
     def __init__(self, path: str | Path, producer: str | None = None):
@@ -107,13 +122,14 @@ class LarcvRootFile:
         except Exception as exc:  # uproot raises many types for non-ROOT or damaged files
             raise DataFileError(self.path, f"not a readable ROOT file ({first_line(exc)})") from None
         trees = sorted(n for n, c in names.items() if c == "TTree")
+        self.trees = trees
         self.producers = sorted(n[len("image2d_"):-len("_tree")] for n in trees
                                 if n.startswith("image2d_") and n.endswith("_tree"))
         if not self.producers:
             raise DataFileError(self.path, f"no image2d_<producer>_tree in this ROOT file "
                                            f"(has: {', '.join(sorted(names)) or 'nothing'})")
         if producer is None:
-            producer = self.producers[0] if len(self.producers) == 1 else "wire"
+            producer = default_producer(self.producers)
         if producer not in self.producers:
             raise DataFileError(self.path, f"no image2d producer '{producer}' (has: {', '.join(self.producers)}); "
                                            "choose one with --producer")

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from larseg.conventions import BACKGROUND, CLASSES, SHOWER, TRACK  # noqa: F401  (re-exported)
 from larseg.data.larcv3 import (
     INVALID_U2,
     INVALID_U4,
@@ -38,8 +39,7 @@ from larseg.physics.truth import PARTICLE_DTYPE, is_shower_pdg
 
 WIRE, SEGMENT, INSTANCE, VERTEX, TRUTH, NEUTRINO = "wire", "segment", "instance", "vertex", "truth", "neutrino"
 PLANE_NAMES = ("U", "V", "Y")
-BACKGROUND, TRACK, SHOWER = 0, 1, 2
-LABEL_NAMES = ("background", "track", "shower")
+LABEL_NAMES = CLASSES
 
 # larcv ShapeType_t codes for the particle record's ``shape`` field.
 SHAPE_SHOWER, SHAPE_TRACK, SHAPE_MICHEL, SHAPE_DELTA, SHAPE_LESCATTER = 0, 1, 2, 3, 4

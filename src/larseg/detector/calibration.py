@@ -4,26 +4,26 @@ The paper's peak finder marks a pixel whose value is greater than both its
 neighbours before and after it along the time axis (same wire). For
 minimum-ionising tracks the most frequent peak value measures the pixel scale;
 in MicroBooNE's images it lies between 40 and 70. ``ResponseConfig.electrons_per_unit``
-is chosen so that straight MIP tracks (2.12 MeV/cm, no Landau fluctuations) with
-isotropic directions give a mode of about 60.
+is chosen so that straight MIP tracks (:data:`~larseg.physics.constants.LAR_MIP_DEDX`
+= 2.12 MeV/cm, no Landau fluctuations) with isotropic directions give a mode of about 60.
 
-Run ``python -m larseg.detector.calibration`` to measure it, and with ``--muons``
+:func:`measure_gain` measures it (``larseg calibrate-gain``), and with ``muons=True``
 for muons from the particle transport (Landau fluctuations and delta rays lower
 the mode by about 15%).
 """
 
 from __future__ import annotations
 
-import argparse
+from dataclasses import dataclass
 
 import numpy as np
 
 from larseg.detector.config import DetectorConfig
 from larseg.detector.geometry import Geometry
 from larseg.detector.planes import render, simulate_planes
+from larseg.physics.constants import LAR_MIP_DEDX
+from larseg.physics.transport import transport
 from larseg.physics.truth import PARTICLE_DTYPE, Deposits
-
-MIP_DEDX_MEV_PER_CM = 2.12  # PDG: 1.519 MeV cm^2/g x 1.396 g/cm^3 (liquid argon)
 
 
 def peak_pixels(image: np.ndarray) -> np.ndarray:
@@ -47,13 +47,13 @@ def peak_mode(values: np.ndarray, bin_width: float = 2.0, low: float = 0.0, high
 
 
 def straight_mip(start, direction, length_cm: float, step_cm: float = 0.05, track: int = 0) -> Deposits:
-    """Deposits of a straight minimum-ionising track: midpoints of equal steps, 2.12 MeV/cm."""
+    """Deposits of a straight minimum-ionising track: midpoints of equal steps, ``LAR_MIP_DEDX`` (2.12 MeV/cm)."""
     d = np.asarray(direction, dtype=np.float64)
     d = d / np.linalg.norm(d)
     n = max(round(length_cm / step_cm), 1)
     s = (np.arange(n) + 0.5) * step_cm
     p = np.asarray(start, dtype=np.float64)[None, :] + s[:, None] * d[None, :]
-    return Deposits(p[:, 0], p[:, 1], p[:, 2], np.zeros(n), np.full(n, MIP_DEDX_MEV_PER_CM * step_cm),
+    return Deposits(p[:, 0], p[:, 1], p[:, 2], np.zeros(n), np.full(n, LAR_MIP_DEDX * step_cm),
                     np.full(n, step_cm), np.full(n, track, dtype=np.int32))
 
 
@@ -102,8 +102,6 @@ def transported_muon_peaks(config: DetectorConfig | None = None, n_muons: int = 
     the transport's Landau fluctuations and delta rays; shower-labelled pixels
     (delta rays, Michel electrons) are masked before the peak search.
     """
-    from larseg.physics.transport import transport
-
     config = config or DetectorConfig()
     g = config.geometry
     rng = np.random.default_rng(seed)
@@ -125,25 +123,41 @@ def transported_muon_peaks(config: DetectorConfig | None = None, n_muons: int = 
     return np.concatenate(peaks) if peaks else np.zeros(0, dtype=np.float32)
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tracks", type=int, default=300)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--muons", action="store_true",
-                        help="use 1 GeV/c muons from larseg.physics transport instead of straight MIP lines")
-    args = parser.parse_args(argv)
-    config = DetectorConfig()
-    if args.muons:
-        peaks = transported_muon_peaks(config, n_muons=args.tracks, seed=args.seed)
-        what = "transported 1 GeV/c muons"
+@dataclass
+class GainCalibration:
+    """What :func:`measure_gain` found: the collection-plane MIP peak-pixel mode for a detector config."""
+
+    electrons_per_unit: float
+    row_height_cm: float
+    n_tracks: int
+    n_peaks: int
+    source: str  # what made the tracks
+    mode: float  # most frequent peak value (2-unit histogram)
+    median: float
+
+    def lines(self) -> list[str]:
+        """The report, three lines."""
+        return [f"electrons_per_unit = {self.electrons_per_unit}, row height {self.row_height_cm:.4f} cm",
+                f"{self.n_peaks} peak pixels from {self.n_tracks} isotropic {self.source}",
+                f"collection-plane MIP peak-pixel mode = {self.mode:.1f} (median {self.median:.1f})"]
+
+
+def measure_gain(config: DetectorConfig | None = None, n_tracks: int = 300, seed: int = 0, muons: bool = False,
+                 length_cm: float = 60.0) -> GainCalibration:
+    """The collection-plane peak-pixel mode of ``n_tracks`` isotropic straight MIP lines of ``length_cm``
+    (:func:`isotropic_mip_peaks`), or with ``muons`` of transported 1 GeV/c muons
+    (:func:`transported_muon_peaks`), for ``config`` (default: the detector defaults).
+
+    Raises ``ValueError`` when no peak pixel falls in the histogram range.
+    """
+    config = config or DetectorConfig()
+    if muons:
+        peaks = transported_muon_peaks(config, n_muons=n_tracks, seed=seed)
+        source = "transported 1 GeV/c muons"
     else:
-        peaks = isotropic_mip_peaks(config, n_tracks=args.tracks, seed=args.seed)
-        what = "straight 2.12 MeV/cm tracks"
-    geometry = Geometry(config)
-    print(f"electrons_per_unit = {config.response.electrons_per_unit}, row height {geometry.row_height_cm:.4f} cm")
-    print(f"{len(peaks)} peak pixels from {args.tracks} isotropic {what}")
-    print(f"collection-plane MIP peak-pixel mode = {peak_mode(peaks):.1f} (median {np.median(peaks):.1f})")
-
-
-if __name__ == "__main__":
-    main()
+        peaks = isotropic_mip_peaks(config, n_tracks=n_tracks, length_cm=length_cm, seed=seed)
+        source = f"straight {LAR_MIP_DEDX:g} MeV/cm tracks of {length_cm:g} cm"
+    if not len(peaks):
+        raise ValueError("no peak pixels: the tracks left no charge on the collection plane")
+    return GainCalibration(config.response.electrons_per_unit, Geometry(config).row_height_cm, n_tracks,
+                           len(peaks), source, peak_mode(peaks), float(np.median(peaks)))

@@ -128,7 +128,7 @@ class ResponseConfig:
     noise. ``electrons_per_unit`` is calibrated so that the collection-plane MIP
     peak-pixel mode is about 60 (docs/detector.md); it depends on ``time_sigma_ticks``
     (a wider signal spreads a track's charge over more rows), so recalibrate it
-    (``python -m larseg.detector.calibration``) when the widths change.
+    (``larseg calibrate-gain``) when the widths change.
     """
 
     electrons_per_unit: float = 184.0

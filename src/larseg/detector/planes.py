@@ -33,13 +33,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from larseg.conventions import BACKGROUND, SHOWER, TRACK
 from larseg.detector.config import DetectorConfig
 from larseg.detector.deadwires import dead_wire_map
 from larseg.detector.geometry import Geometry
 from larseg.detector.response import DriftedCharge, drift_charge, gaussian_pixel_weights
 from larseg.physics.truth import Deposits, is_shower_pdg
-
-BACKGROUND, TRACK, SHOWER = 0, 1, 2
 
 #: A window of a plane image: (first row, first column, number of rows, number of columns).
 Window = tuple[int, int, int, int]

@@ -11,7 +11,7 @@ Figs. 8/16), :mod:`larseg.eval.report` (HTML page) and :mod:`larseg.eval.display
 """
 
 from larseg.eval.evaluate import EvaluationResult, SampleResult, evaluate, evaluate_file, load_sample_results
-from larseg.eval.metrics import (
+from larseg.model.metrics import (
     ImageMetrics,
     MetricAccumulator,
     SampleMetrics,

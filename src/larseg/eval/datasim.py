@@ -35,6 +35,7 @@ def icpf_mean_error(icpf: np.ndarray) -> float:
 def data_sim_study(model, file_sim: str | Path, file_datalike: str | Path, out: str | Path, *,
                    plane: int | None = None, max_events: int | None = None, batch: int = 4, progress=None,
                    force: bool = False) -> dict:
+    # lazy: larseg.viz.eval_plots loads matplotlib (and selects its Agg backend); only the figure needs it
     from larseg.viz.eval_plots import plot_icpf, plot_scores
 
     for f in (file_sim, file_datalike):

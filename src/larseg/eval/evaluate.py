@@ -9,7 +9,7 @@ collection plane) and writes into ``OUT/samples/<sample>/``:
   labelled pixel counts ``n_pixels``/``n_track``/``n_shower``, ``n_nonzero``, the
   predicted classes of the labelled pixels ``n_pred_track``/``n_pred_shower``, and the
   truth kinematics of :func:`larseg.eval.truth.event_kinematics`;
-- ``summary.json`` (written last): the sample metrics (:mod:`larseg.eval.metrics`), the
+- ``summary.json`` (written last): the sample metrics (:mod:`larseg.model.metrics`), the
   softmax score histograms of track and shower pixels, timing, and what identifies the
   inputs (file path, size and mtime, network weights, plane, threshold, event count).
   When it exists and matches, the file is not evaluated again (resuming).
@@ -29,8 +29,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from larseg.conventions import CLASSES
 from larseg.data.dataset import PlaneDataset
 from larseg.data.products import NEUTRINO, TRUTH
+from larseg.data.sources import open_input
 from larseg.errors import DataFileError, LarsegError
 from larseg.eval.io import (
     ModelInfo,
@@ -42,13 +44,14 @@ from larseg.eval.io import (
     write_jsonl,
     write_text_atomic,
 )
-from larseg.eval.metrics import SHOWER, TRACK, ImageMetrics, image_metrics, summarize
 from larseg.eval.tables import rows_csv, table1_markdown, table1_rows
 from larseg.eval.truth import event_kinematics
+from larseg.model.metrics import SHOWER, TRACK, ImageMetrics, image_metrics, summarize
+from larseg.model.predictor import Predictor
 from larseg.provenance import provenance
 
 SCORE_BINS = 50
-CLASS_NAMES = ("background", "track", "shower")
+CLASS_NAMES = CLASSES
 EVENTS_FILE = "events.jsonl"
 SUMMARY_FILE = "summary.json"
 #: Bumped when the per-file outputs change meaning (old results are then recomputed).
@@ -58,11 +61,8 @@ ProgressFactory = Callable[[int], object]
 
 
 def sample_name(path: str | Path) -> str:
-    """The sample of a larseg file (its ``larseg_sample`` metadata), else the file's stem."""
-    from larseg.data.larcv3 import Larcv3File
-
-    with Larcv3File(path) as f:
-        return f.metadata.get("larseg_sample") or Path(path).stem
+    """The sample of a larseg file (its ``larseg_sample`` metadata), else the file's stem (any input format)."""
+    return open_input(path).metadata.get("larseg_sample") or Path(path).stem
 
 
 def sample_keys(files: Sequence[str | Path]) -> list[str]:
@@ -158,10 +158,13 @@ def iterate_batches(ds: PlaneDataset, n: int, batch: int):
 
 
 def run_batch(model, images: torch.Tensor, labels: torch.Tensor, bins: int = SCORE_BINS):
-    """Probabilities, per-image metrics, score histograms and predicted class counts of one batch."""
-    from larseg.model import predict_probabilities
+    """Probabilities, per-image metrics, score histograms and predicted class counts of one batch.
 
-    probs = predict_probabilities(model, images).cpu()
+    ``model``: a :class:`Predictor` (its input contract applies) or an in-memory network (run on
+    the images as given).
+    """
+    predictor = model if isinstance(model, Predictor) else Predictor.from_module(model, threshold=0.0)
+    probs = predictor.probabilities(images).cpu()
     m = image_metrics(probs, labels)
     hist = score_histograms(probs, labels, bins)
     pred = probs.argmax(dim=1)
@@ -209,12 +212,11 @@ def evaluate_file(model, path: str | Path, out_dir: str | Path, *, key: str | No
     records: list[dict] = []
     hist = np.zeros((2, 3, bins), dtype=np.int64)
     t0 = time.perf_counter()
+    scaled = info.with_contract(scale=float(scale))  # the contract thresholds, then scales
     for group in iterate_batches(ds, n, batch):
         images = torch.stack([g["image"] for g in group])
-        if scale != 1.0:
-            images = images * float(scale)
         labels = torch.stack([g["label"] for g in group])
-        _, m, h, n_pred = run_batch(info.model, images, labels, bins)
+        _, m, h, n_pred = run_batch(scaled, images, labels, bins)
         hist += h
         parts.append(m)
         nonzero = (images[:, 0] > 0).flatten(1).sum(1).numpy()
@@ -278,10 +280,14 @@ class EvaluationResult:
 
 
 def count_entries(path: str | Path) -> int:
-    from larseg.data.larcv3 import Larcv3File
+    return open_input(path).n_entries
 
-    with Larcv3File(path) as f:
-        return f.n_entries
+
+def check_inputs(files: Sequence[str | Path]) -> None:
+    """Every file exists, is a format :func:`larseg.data.sources.open_input` reads and has truth labels
+    (else a one-line :class:`DataFileError` naming it), before any work starts."""
+    for fpath in files:
+        open_input(fpath).require_labels()
 
 
 def evaluate(model, files: Sequence[str | Path], out: str | Path, *, plane: int | None = None,
@@ -296,6 +302,7 @@ def evaluate(model, files: Sequence[str | Path], out: str | Path, *, plane: int 
     for fpath in files:
         if not Path(fpath).is_file():
             raise DataFileError(fpath, "no such file")
+    check_inputs(files)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     info = model if isinstance(model, ModelInfo) else load_model_info(model, plane, threshold)
@@ -329,7 +336,7 @@ def write_outputs(out: Path, results: list[SampleResult], info: ModelInfo | None
     write_json(out / "evaluation.json", meta)
     figures = []
     if plots:
-        from larseg.viz import eval_plots
+        from larseg.viz import eval_plots  # loads matplotlib (Agg): only when figures are drawn
 
         for r in results:
             label = f"{r.sample} ({r.n_events} events)"

@@ -1,12 +1,10 @@
-"""Small I/O helpers of the evaluation: atomic text/JSON writes, JSON lines, model loading with its provenance."""
+"""Small I/O helpers of the evaluation: atomic text/JSON writes, JSON lines, the network to evaluate."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +12,7 @@ import numpy as np
 
 from larseg.atomic import atomic_open
 from larseg.errors import DataFileError
+from larseg.model.predictor import Predictor, as_predictor
 
 
 def write_text_atomic(path: str | Path, text: str) -> Path:
@@ -89,84 +88,16 @@ def file_identity(path: str | Path) -> dict:
     return {"path": str(p), "size": st.st_size, "mtime_ns": st.st_mtime_ns}
 
 
-def state_fingerprint(model) -> str:
-    """SHA-1 of a network's weights (and buffers): identical weights give the same string."""
-    h = hashlib.sha1()
-    for name, t in sorted(model.state_dict().items()):
-        h.update(name.encode())
-        h.update(t.detach().cpu().contiguous().numpy().tobytes())
-    return h.hexdigest()
-
-
-@dataclass
-class ModelInfo:
-    """A loaded network with what the evaluation records about it."""
-
-    model: Any
-    source: str
-    fingerprint: str
-    plane: int = 2
-    threshold: float = 10.0
-    provenance: dict = field(default_factory=dict)
-    model_config: str = ""
-    training: dict = field(default_factory=dict)
-
-    def as_dict(self) -> dict:
-        return {"source": self.source, "fingerprint": self.fingerprint, "plane": self.plane,
-                "threshold": self.threshold, "provenance": self.provenance, "model_config": self.model_config,
-                "training": self.training}
-
-
-def resolve_device(device: str | None) -> str:
-    """``auto``: CUDA when present, else the CPU; anything else as given (default ``cpu``)."""
-    if device in (None, ""):
-        return "cpu"
-    if device == "auto":
-        import torch
-
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return device
+#: A loaded network with what the evaluation records about it: a :class:`larseg.model.Predictor`.
+ModelInfo = Predictor
 
 
 def load_model_info(model, plane: int | None = None, threshold: float | None = None,
-                    device: str | None = None) -> ModelInfo:
-    """``model`` is a checkpoint / run directory path (loaded on ``device``: cpu, cuda or auto)
-    or an in-memory U-ResNet (used where it is).
+                    device: str | None = None) -> Predictor:
+    """A :class:`Predictor` for ``model``: a checkpoint / run directory path (loaded on ``device``: cpu,
+    cuda or auto), an in-memory network, or a Predictor.
 
-    The plane and pixel threshold default to the ones the network was trained with
-    (the checkpoint's training config), else the collection plane and 10.
+    The plane and pixel threshold default to the network's input contract (what it was
+    trained with), else the collection plane and 10.
     """
-    from larseg.config import to_yaml
-
-    if isinstance(model, ModelInfo):
-        info = model
-    elif isinstance(model, (str, Path)):
-        from larseg.model import load_model, read_checkpoint
-
-        ckpt = read_checkpoint(model)
-        net = load_model(model, resolve_device(device))
-        training = {}
-        if ckpt.get("training_config"):
-            import yaml
-
-            try:
-                training = yaml.safe_load(ckpt["training_config"]) or {}
-            except yaml.YAMLError:
-                training = {}
-        info = ModelInfo(
-            net, str(Path(model)), state_fingerprint(net),
-            plane=int(training.get("plane", 2)), threshold=float(training.get("threshold", 10.0)),
-            provenance=dict(ckpt.get("provenance", {})), model_config=str(ckpt.get("model_config", "")),
-            training={**{k: ckpt.get(k) for k in ("kind", "epoch", "step") if k in ckpt},
-                      "name": training.get("name", ""), "plane": training.get("plane"),
-                      "threshold": training.get("threshold")},
-        )
-    else:
-        cfg = getattr(model, "config", None)
-        info = ModelInfo(model, f"<in-memory {type(model).__name__}>", state_fingerprint(model),
-                         model_config=to_yaml(cfg) if cfg is not None else "")
-    if plane is not None:
-        info.plane = int(plane)
-    if threshold is not None:
-        info.threshold = float(threshold)
-    return info
+    return as_predictor(model, plane=plane, threshold=threshold, device=device)

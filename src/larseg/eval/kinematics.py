@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from larseg.errors import LarsegError
+from larseg.eval.evaluate import load_sample_results
 from larseg.eval.io import nan_if_none, write_json, write_text_atomic
 from larseg.eval.tables import rows_csv
 from larseg.eval.truth import primary_ke
@@ -95,7 +96,7 @@ def kinematics_study(results_dir: str | Path, out: str | Path | None = None,
                      panels: Sequence[str] = DEFAULT_PANELS, n_bins: int = 8) -> dict:
     """Draw ``fig7_kinematics.png`` and write ``kinematics.json`` / ``.csv`` (into ``out``, default the
     results directory). Panels whose sample was not evaluated are skipped (listed in ``skipped``)."""
-    from larseg.eval.evaluate import load_sample_results
+    # lazy: larseg.viz.eval_plots loads matplotlib (and selects its Agg backend); only the figure needs it
     from larseg.viz.eval_plots import plot_binned
 
     results = {r.sample: r for r in load_sample_results(results_dir)}

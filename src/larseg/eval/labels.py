@@ -29,7 +29,20 @@ from pathlib import Path
 
 import numpy as np
 
+from larseg import config as cfg
+from larseg import detector
+from larseg.data.larcv3 import Larcv3File
+from larseg.data.products import planes_from_event
+from larseg.detector.config import DetectorConfig
+from larseg.detector.geometry import Geometry
+from larseg.detector.planes import pixel_particle_charge
+from larseg.detector.response import drift_charge
 from larseg.errors import DataFileError, LarsegError
+from larseg.eval.io import write_json, write_text_atomic
+from larseg.physics.truth import is_shower_pdg
+from larseg.provenance import provenance
+from larseg.simulation.config import SimulationConfig
+from larseg.simulation.pipeline import _constraints, transport_entry
 
 TRACK, SHOWER = 1, 2
 CLASS_NAMES = {0: "all", TRACK: "track", SHOWER: "shower"}
@@ -75,12 +88,6 @@ def pixel_charges(deposits, particles: np.ndarray, config=None, planes: Sequence
     :func:`larseg.detector.simulate_planes` (no noise: the split is of the true
     charge), so ``label`` equals the label the detector simulation gives the pixel.
     """
-    from larseg.detector.config import DetectorConfig
-    from larseg.detector.geometry import Geometry
-    from larseg.detector.planes import pixel_particle_charge
-    from larseg.detector.response import drift_charge
-    from larseg.physics.truth import is_shower_pdg
-
     config = config or DetectorConfig()
     geometry = Geometry(config)
     clouds = drift_charge(deposits, config, geometry)
@@ -198,9 +205,6 @@ def _shares(counts: dict) -> dict:
 
 def _file_config(f):
     """The ``SimulationConfig`` and seed a larseg file was made with (DataFileError if it holds none)."""
-    from larseg import config as cfg
-    from larseg.simulation.config import SimulationConfig
-
     meta = f.metadata
     text = meta.get("larseg_config")
     if not text:
@@ -223,9 +227,6 @@ def resimulate_labels(config, seed: int, index: int, planes: Sequence[int] = (2,
     for ``planes``: the dense :class:`~larseg.detector.PlaneWindow` (as written to
     the file) and the :class:`PixelCharge` of its labelled pixels.
     """
-    from larseg import detector
-    from larseg.simulation.pipeline import _constraints, transport_entry
-
     interaction, event, rng = transport_entry(config, seed, index)
     constraints = _constraints(config, interaction, event.particles)
     truth = detector.simulate_planes(event.deposits, event.particles, interaction.vertex, config.detector, rng)
@@ -249,11 +250,6 @@ def labels_study(file: str | Path, out: str | Path | None = None, *, planes: Seq
     ``labels.json`` there. ``progress(total)`` is a context manager yielding
     ``advance(n)``.
     """
-    from larseg.data.larcv3 import Larcv3File
-    from larseg.data.products import planes_from_event
-    from larseg.eval.io import write_json, write_text_atomic
-    from larseg.provenance import provenance
-
     if not 0 < ambiguous < 0.5:
         raise LarsegError(f"--ambiguous {ambiguous}: must be between 0 and 0.5")
     planes = tuple(sorted(set(int(p) for p in planes)))

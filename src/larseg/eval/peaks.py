@@ -19,7 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
+from larseg.data.dataset import PlaneDataset
+from larseg.detector.calibration import peak_pixels
 from larseg.errors import DataFileError, LarsegError
+from larseg.eval.evaluate import count_entries, sample_name
 from larseg.eval.io import write_json
 from larseg.provenance import provenance
 
@@ -27,9 +30,6 @@ from larseg.provenance import provenance
 def sample_peaks(file: str | Path, plane: int = 2, max_events: int | None = None, track_only: bool = False,
                  threshold: float = 10.0) -> np.ndarray:
     """Peak-pixel values of one plane over the entries of a file (``track_only``: of truth-track pixels)."""
-    from larseg.data.dataset import PlaneDataset
-    from larseg.detector.calibration import peak_pixels
-
     if not Path(file).is_file():
         raise DataFileError(file, "no such file")
     ds = PlaneDataset([file], plane=plane, threshold=threshold, labels=track_only)
@@ -103,7 +103,7 @@ def peaks_study(file_a: str | Path, file_b: str | Path, out: str | Path, *, plan
                 max_events: int | None = None, track_only: bool = False, low: float = 0.0, high: float = 200.0,
                 bin_width: float = 2.0) -> dict:
     """Fig. 9: ``fig9_peaks.png`` and ``peaks.json`` (positions, ratio B/A, best-fit scale, counts)."""
-    from larseg.eval.evaluate import sample_name
+    # lazy: larseg.viz.eval_plots loads matplotlib (and selects its Agg backend); only the figure needs it
     from larseg.viz.eval_plots import plot_peaks
 
     if high <= low or bin_width <= 0:
@@ -121,8 +121,6 @@ def peaks_study(file_a: str | Path, file_b: str | Path, out: str | Path, *, plan
     if na == nb:
         na, nb = f"{na} ({Path(file_a).stem})", f"{nb} ({Path(file_b).stem})"
     events = {}
-    from larseg.eval.evaluate import count_entries
-
     for f in (file_a, file_b):
         n = count_entries(f)
         events[str(f)] = n if max_events is None else min(n, max_events)

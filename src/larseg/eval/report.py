@@ -12,11 +12,13 @@ import base64
 import datetime as _dt
 import html
 import json
+import os
 from pathlib import Path
 
 from larseg.errors import DataFileError
 from larseg.eval.io import write_text_atomic
 from larseg.eval.tables import COLUMNS
+from larseg.provenance import provenance
 
 #: File-name prefix -> what the figure reproduces.
 CAPTIONS = (
@@ -141,16 +143,12 @@ def _study_results_html(root: Path) -> str:
 def _image_src(path: Path, page_dir: Path, embed: bool) -> str:
     if embed:
         return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode()
-    import os
-
     return html.escape(Path(os.path.relpath(path, page_dir)).as_posix())
 
 
 def build_report(results_dir: str | Path, output: str | Path | None = None, embed: bool = True,
                  title: str = "larseg evaluation") -> Path:
     """Write the HTML page (default ``DIR/report.html``) and return its path."""
-    from larseg.provenance import provenance
-
     root = Path(results_dir)
     if not root.is_dir():
         raise DataFileError(root, "no such directory")

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from contextlib import nullcontext
 from pathlib import Path
 
-from larseg.errors import LarsegError
+from larseg.errors import DataFileError, LarsegError
 from larseg.eval.evaluate import count_entries, evaluate_file, sample_name
 from larseg.eval.io import load_model_info, write_json, write_text_atomic
 from larseg.eval.tables import rows_csv
@@ -37,11 +37,10 @@ def scaling_study(model, file: str | Path, out: str | Path, factors: Sequence[fl
                   plane: int | None = None, max_events: int | None = None, batch: int = 4, progress=None,
                   force: bool = False) -> dict:
     """Evaluate ``file`` at every scale factor; write ``scaling.json`` / ``.csv`` and ``fig10_scaling.png``."""
+    # lazy: larseg.viz.eval_plots loads matplotlib (and selects its Agg backend); only the figure needs it
     from larseg.viz.eval_plots import plot_scaling
 
     if not Path(file).is_file():
-        from larseg.errors import DataFileError
-
         raise DataFileError(file, "no such file")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

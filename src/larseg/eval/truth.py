@@ -8,6 +8,7 @@ import math
 import numpy as np
 
 from larseg.data.larcv3 import INVALID_U4
+from larseg.physics.generators import mass
 
 #: larseg's neutrino interaction-mode codes (``interaction_type`` of the neutrino record).
 MODE_NAMES = {0: "QE", 1: "MEC", 2: "RES", 3: "DIS"}
@@ -16,8 +17,6 @@ MODE_NAMES = {0: "QE", 1: "MEC", 2: "RES", 3: "DIS"}
 @functools.lru_cache(maxsize=256)
 def _table_mass(pdg: int) -> float | None:
     try:
-        from larseg.physics.generators import mass
-
         return mass(pdg)
     except Exception:  # not in the PDG tables (nuclei, unknown codes)
         return None

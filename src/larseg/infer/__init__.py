@@ -6,22 +6,25 @@
 
     from larseg.infer import predict_files, open_input, export_onnx
 
-See docs/inference.md.
+The network itself runs through :class:`larseg.model.Predictor` (``larseg.load_model``
+returns one); this package turns files into labelled files. See docs/inference.md.
 """
 
-from larseg.infer.onnx_export import export_onnx, parity, read_onnx
+from larseg.conventions import CLASSES
+from larseg.data.sources import open_input
 from larseg.infer.predict import OUTPUT_PRODUCTS, PredictResult, predict_files
-from larseg.infer.segmenter import CLASSES, Segmenter, load
-from larseg.infer.sources import open_input
-from larseg.infer.tiles import predict_tiled, tile_starts
+from larseg.model.onnx import export_onnx, read_onnx
+from larseg.model.predictor import Predictor, load_model
+from larseg.model.predictor import onnx_parity as parity
+from larseg.model.tiles import predict_tiled, tile_starts
 
 __all__ = [
     "CLASSES",
     "OUTPUT_PRODUCTS",
     "PredictResult",
-    "Segmenter",
+    "Predictor",
     "export_onnx",
-    "load",
+    "load_model",
     "open_input",
     "parity",
     "predict_files",

@@ -30,10 +30,12 @@ import h5py
 import numpy as np
 import yaml
 
+from larseg.config import to_yaml
 from larseg.data.larcv3 import Event, Larcv3Writer, SparseImage, sparse_from_dense
+from larseg.data.sources import open_input
 from larseg.errors import DataFileError
-from larseg.infer.segmenter import DEFAULT_OVERLAP, DEFAULT_TILE, MODES, Segmenter
-from larseg.infer.sources import open_input
+from larseg.model.predictor import DEFAULT_OVERLAP, DEFAULT_TILE, MODES, Predictor
+from larseg.provenance import provenance
 
 WIRE, SCORE_TRACK, SCORE_SHOWER, PREDICTION = "wire", "score_track", "score_shower", "prediction"
 OUTPUT_PRODUCTS = (WIRE, SCORE_TRACK, SCORE_SHOWER, PREDICTION)
@@ -87,7 +89,7 @@ def _check_finite(image: np.ndarray, source, entry: int, plane: int) -> None:
         raise DataFileError(source.path, f"entry {entry} plane {plane}: {bad} NaN/inf pixels")
 
 
-def predict_files(segmenter: Segmenter, inputs: Sequence[str | Path], output: str | Path, *,
+def predict_files(segmenter: Predictor, inputs: Sequence[str | Path], output: str | Path, *,
                   mode: str = "full", planes: Sequence[int] | None = None, producer: str | None = None,
                   batch: int = 1, tile: int = DEFAULT_TILE, overlap: int = DEFAULT_OVERLAP,
                   resume: bool = False, overwrite: bool = False,
@@ -114,12 +116,9 @@ def predict_files(segmenter: Segmenter, inputs: Sequence[str | Path], output: st
     partial = output.with_name(output.name + ".partial")
     if resume and partial.exists():
         _check_resumable(partial, settings)
-    from larseg.config import to_yaml
-    from larseg.provenance import provenance
-
     metadata = {"larseg_sample": "prediction", **provenance(),
                 "larseg_predict": yaml.safe_dump(settings, sort_keys=False),
-                "larseg_run": yaml.safe_dump({"backend": segmenter.backend, "device": segmenter.device,
+                "larseg_run": yaml.safe_dump({"backend": segmenter.backend, "device": str(segmenter.device),
                                               "batch": int(batch)}, sort_keys=False),
                 "larseg_model_config": to_yaml(segmenter.config)}
     t0 = time.perf_counter()
@@ -150,18 +149,15 @@ def predict_files(segmenter: Segmenter, inputs: Sequence[str | Path], output: st
     return PredictResult(output, n_out, n_out - done, n_planes, empty, pixels, time.perf_counter() - t0, timings)
 
 
-def _predict_entry(segmenter: Segmenter, source, entry: int, planes, mode: str, batch: int, tile: int,
+def _predict_entry(segmenter: Predictor, source, entry: int, planes, mode: str, batch: int, tile: int,
                    overlap: int) -> tuple[Event, tuple[int, int, int]]:
     images = _select(source.images(entry), planes, source, entry)
-    threshold = segmenter.threshold
     prepared, masks = [], []
     for im in images:
         _check_finite(im.image, source, entry, im.projection_id)
-        x = np.array(im.image, dtype=np.float32)
-        mask = x >= threshold if threshold > 0 else x != 0
-        x[~mask] = 0.0
+        x = segmenter.contract.prepare(im.image, f"{source.path}: entry {entry} plane {im.projection_id}")
         prepared.append(x)
-        masks.append(mask)
+        masks.append(x != 0)
     todo = [k for k, m in enumerate(masks) if m.any()]
     scores = segmenter.predict_batch([prepared[k] for k in todo], mode, batch=batch, tile=tile,
                                      overlap=overlap) if todo else []

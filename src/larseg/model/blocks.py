@@ -1,10 +1,10 @@
-"""Building blocks: normalisation layers, the ResNet module and a batch norm synchronised across processes."""
+"""Building blocks: normalisation layers, the ResNet module (for both layer backends), weight
+initialisation and a batch norm synchronised across processes."""
 
 from __future__ import annotations
 
 import torch
 import torch.distributed as dist
-import torch.nn.functional as F
 from torch import nn
 
 #: Normalisation layers a ModelConfig may name.
@@ -26,39 +26,52 @@ def make_norm(channels: int, norm: str = "batch", groups: int = 8) -> nn.Module:
     raise ValueError(f"norm must be one of {NORMS}, got {norm!r}")
 
 
-def conv_bn_relu(cin: int, cout: int, kernel: int, stride: int = 1, norm: str = "batch",
-                 groups: int = 8) -> nn.Sequential:
-    return nn.Sequential(
-        nn.Conv2d(cin, cout, kernel, stride=stride, padding=kernel // 2, bias=False),
-        make_norm(cout, norm, groups),
-        nn.ReLU(inplace=True),
-    )
-
-
 class ResBlock(nn.Module):
-    """The paper's ResNet module: two 3x3 convolutions, each followed by BN and ReLU, plus a shortcut.
+    """The paper's ResNet module: two 3x3 convolutions, each followed by a norm and ReLU, plus a shortcut.
 
-    ``norm`` selects the normalisation (see :func:`make_norm`; BN by default).
-    The shortcut is the identity, or a 1x1 convolution + BN (the projection) where the
-    number of channels or the resolution changes. ``out = relu(branch(x) + shortcut(x))``.
+    Written once for both layer backends (``layers``: :data:`larseg.model.backends.DENSE`
+    or ``SPARSE``). ``norm`` selects the normalisation (see :func:`make_norm`; BN by
+    default). The shortcut is the identity, or a 1x1 projection + norm where the number
+    of channels or the resolution changes. ``out = relu(branch(x) + shortcut(x))``, where the
+    branch is conv-norm-ReLU-conv-norm, followed by one more ReLU when the backend's
+    ``relu_in_branch`` is set: the dense network follows the paper's text ("each followed by
+    BN and ReLU"); the sparse one uses the standard ResNet module, as its shipped weights do.
     """
 
-    def __init__(self, cin: int, cout: int, stride: int = 1, norm: str = "batch", groups: int = 8):
+    def __init__(self, layers, cin: int, cout: int, stride: int = 1, norm: str = "batch", groups: int = 8):
         super().__init__()
-        self.conv1 = nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False)
-        self.bn1 = make_norm(cout, norm, groups)
-        self.conv2 = nn.Conv2d(cout, cout, 3, padding=1, bias=False)
-        self.bn2 = make_norm(cout, norm, groups)
+        self.layers = layers
+        self.conv1 = layers.conv(cin, cout, 3, stride=stride)
+        self.bn1 = layers.norm(cout, norm, groups)
+        self.conv2 = layers.conv(cout, cout, 3)
+        self.bn2 = layers.norm(cout, norm, groups)
         self.shortcut = None
         if stride != 1 or cin != cout:
-            self.shortcut = nn.Sequential(nn.Conv2d(cin, cout, 1, stride=stride, bias=False),
-                                          make_norm(cout, norm, groups))
+            self.shortcut = nn.Sequential(layers.projection(cin, cout, stride=stride), layers.norm(cout, norm, groups))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = F.relu(self.bn1(self.conv1(x)), inplace=True)
-        out = F.relu(self.bn2(self.conv2(out)), inplace=True)
+    def forward(self, x):
+        L = self.layers  # noqa: N806
+        out = L.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        if L.relu_in_branch:
+            out = L.relu(out)
         skip = x if self.shortcut is None else self.shortcut(x)
-        return F.relu(out + skip, inplace=True)
+        return L.relu(L.add(out, skip))
+
+
+def init_weights(model: nn.Module) -> None:
+    """Kaiming normal (fan out, ReLU) for convolutions, unit/zero norms, N(0, 0.01) linear layers."""
+    for m in model.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, (nn.BatchNorm2d, nn.GroupNorm)):
+            nn.init.ones_(m.weight)
+            nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.Linear):
+            nn.init.normal_(m.weight, std=0.01)
+            nn.init.zeros_(m.bias)
 
 
 class CrossProcessBatchNorm2d(nn.BatchNorm2d):

@@ -28,6 +28,8 @@ from dataclasses import dataclass
 class ModelConfig:
     name: str = "custom"
     description: str = ""
+    #: The network family, a name in the architecture registry (:mod:`larseg.model.registry`).
+    architecture: str = "uresnet"
     in_channels: int = 1
     #: Per-pixel classes, in order: background, track, shower.
     num_classes: int = 3

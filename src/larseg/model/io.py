@@ -14,12 +14,14 @@ import zipfile
 from pathlib import Path
 
 import torch
+from torch import nn
 
-from larseg import __version__
+from larseg._version import __version__
 from larseg.atomic import atomic_open
 from larseg.config import from_yaml
 from larseg.errors import DataFileError, LarsegError, first_line
 from larseg.model.config import ModelConfig
+from larseg.model.registry import build_model
 
 FORMAT = "larseg-checkpoint"
 
@@ -70,14 +72,8 @@ def checkpoint_model_config(ckpt: dict, path: str | Path = "<checkpoint>") -> Mo
         raise DataFileError(path, "checkpoint has no model config") from None
 
 
-def load_model(path: str | Path, device: str | torch.device = "cpu"):
-    """The U-ResNet of a checkpoint (file, or run directory: its best.pt), in eval mode on ``device``.
-
-    The returned module carries its :class:`ModelConfig` as ``model.config``.
-    """
-    from larseg.model.uresnet import build_model
-
-    ckpt = read_checkpoint(path)
+def network_from_checkpoint(ckpt: dict, path: str | Path = "<checkpoint>") -> nn.Module:
+    """The per-pixel network of a checked checkpoint (:func:`read_checkpoint`), on the CPU, in eval mode."""
     if ckpt.get("task", "segment") != "segment":
         raise DataFileError(path, f"a {ckpt.get('task')} checkpoint (from 'larseg pretrain'), not a U-ResNet")
     cfg = checkpoint_model_config(ckpt, path)
@@ -87,7 +83,16 @@ def load_model(path: str | Path, device: str | torch.device = "cpu"):
     except (RuntimeError, KeyError) as exc:
         raise DataFileError(path, f"weights do not match model preset '{cfg.name}' "
                                   f"({first_line(exc, 120, 'no weights')})") from None
-    return model.to(device).eval()
+    return model.eval()
+
+
+def load_network(path: str | Path, device: str | torch.device = "cpu") -> nn.Module:
+    """The bare ``nn.Module`` of a checkpoint (file, or run directory: its best.pt), eval mode, on ``device``.
+
+    To *run* a trained network use :func:`larseg.load_model` (a Predictor, which applies
+    the network's input contract); this is for training and export code.
+    """
+    return network_from_checkpoint(read_checkpoint(path), path).to(device)
 
 
 def load_encoder_weights(model, path: str | Path) -> None:

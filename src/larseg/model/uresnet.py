@@ -1,18 +1,55 @@
-"""U-ResNet (Sec. III of the paper) and the encoder classifier used for transfer learning (Sec. IV A)."""
+"""The U-ResNet (Sec. III of the paper) and its encoder classifier (transfer learning, Sec. IV A), written once.
+
+One skeleton, stem -> encoder stages -> decoder stages with skips -> head, runs
+on either layer backend (:mod:`larseg.model.backends`): dense convolutions
+(the paper's network) or submanifold sparse ones on the non-zero pixels
+(``sparse: true``). The layout (see :mod:`larseg.model.config`)::
+
+    stem:     conv(stem_kernel) in_channels -> stem_filters, norm, ReLU
+              [dense only, stem_pool: 3x3 stride-2 max pool; the stem output is a skip]
+    encoder:  stage 0: encoder_blocks ResNet modules -> filters[0];
+              stage i > 0 opens with the backend's x2 downsampling (dense: a stride-2
+              ResNet module; sparse: 2x2 stride-2 conv, norm, ReLU), then ResNet modules
+    decoder:  from the bottom up: x2 transposed conv filters[i+1] -> filters[i] (norm, ReLU),
+              concatenate encoder stage i, decoder_blocks ResNet modules
+    head:     layers through head_filters (norm, ReLU), then -> num_classes
+
+``forward`` takes and returns dense tensors ``(N, C, H, W)`` with either backend,
+so training, evaluation and inference code work unchanged.
+
+:class:`SparseUResNet` (``sparse: true``): every convolution runs on the active
+(non-zero) pixels only. The active sites of the full-resolution level are the
+input pixels > 0; a site of a coarser level is active where any of its 2x2
+children is, so activity never spreads and the sides need not be multiples of
+``2**depth``. Inactive pixels get the constant logits ``[BACKGROUND_LOGIT, 0, ...]``,
+softmax ~ (1, 0, ...), i.e. background with a cross-entropy of ~4e-9 and no
+gradient (the data pipeline labels every zero pixel background).
+``forward_sparse`` works on a :class:`SparseTensor` directly. ``backend``
+(``torch`` or ``spconv``, from ``config.sparse_backend``) selects the sparse
+kernels and may be changed at any time: both run the same weights.
+"""
 
 from __future__ import annotations
 
-import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from larseg.model.blocks import ResBlock, conv_bn_relu, make_norm
+from larseg.conventions import PARTICLE_CLASSES
+from larseg.model.backends import BACKGROUND_LOGIT, layers_for
+from larseg.model.blocks import ResBlock
 from larseg.model.config import ModelConfig
+from larseg.model.sparse.spconv_backend import load_spconv
+from larseg.model.sparse.tensor import SparseTensor
 
-#: Classes of the pretraining classifier, in output order, and the primary pdg of each.
-PARTICLE_CLASSES = ("e-", "gamma", "mu-", "pi-", "p")
-PARTICLE_PDGS = (11, 22, 13, -211, 2212)
+
+def _sparse_backend(cfg: ModelConfig) -> str:
+    if cfg.sparse_backend == "spconv":
+        load_spconv()  # a clear error now if the optional package is missing
+    return cfg.sparse_backend
+
+
+def _norm_relu(layers, conv: nn.Module, channels: int, cfg: ModelConfig) -> nn.Sequential:
+    return nn.Sequential(conv, layers.norm(channels, cfg.norm, cfg.norm_groups), layers.relu_layer())
 
 
 class Encoder(nn.Module):
@@ -20,26 +57,27 @@ class Encoder(nn.Module):
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
-        if cfg.sparse:
-            raise ValueError(f"model preset '{cfg.name}' is sparse (sparse: true): build it with "
-                             "larseg.model.build_model or build_classifier, not the dense classes")
+        L = layers_for(cfg)  # noqa: N806
+        self.layers = L
         self.input_scale = cfg.input_scale
         nk = {"norm": cfg.norm, "groups": cfg.norm_groups}
-        self.stem = conv_bn_relu(cfg.in_channels, cfg.stem_filters, cfg.stem_kernel, **nk)
-        self.pool = nn.MaxPool2d(3, stride=2, padding=1) if cfg.stem_pool else None
+        self.stem = _norm_relu(L, L.conv(cfg.in_channels, cfg.stem_filters, cfg.stem_kernel), cfg.stem_filters, cfg)
+        self.pool = L.pool() if cfg.stem_pool else None
         stages = []
         cin = cfg.stem_filters
         for i, f in enumerate(cfg.filters):
-            blocks = [ResBlock(cin, f, stride=1 if i == 0 else 2, **nk)]
-            blocks += [ResBlock(f, f, **nk) for _ in range(cfg.encoder_blocks - 1)]
-            stages.append(nn.Sequential(*blocks))
+            if i == 0:
+                mods = [ResBlock(L, cin if k == 0 else f, f, **nk) for k in range(cfg.encoder_blocks)]
+            else:
+                mods = L.stage_entry(cin, f, cfg.encoder_blocks, **nk)
+            stages.append(nn.Sequential(*mods))
             cin = f
         self.stages = nn.ModuleList(stages)
         self.out_channels = cfg.filters[-1]
 
-    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+    def forward(self, x) -> list:
         if self.input_scale != 1.0:
-            x = x * self.input_scale
+            x = self.layers.scale(x, self.input_scale)
         x = self.stem(x)
         feats = []
         if self.pool is not None:
@@ -56,147 +94,123 @@ class UpStage(nn.Module):
 
     def __init__(self, cin: int, cout: int, skip: int, blocks: int, cfg: ModelConfig):
         super().__init__()
-        k = cfg.upsample_kernel
-        groups = cout if cfg.upsample_grouped else 1
-        layers: list[nn.Module] = [nn.ConvTranspose2d(cin, cout, k, stride=2, padding=(k - 2) // 2, groups=groups,
-                                                      bias=not cfg.upsample_bn)]
+        L = layers_for(cfg)  # noqa: N806
+        self.layers = L
+        up: list[nn.Module] = [L.upsample(cin, cout, cfg)]
         if cfg.upsample_bn:
-            layers += [make_norm(cout, cfg.norm, cfg.norm_groups), nn.ReLU(inplace=True)]
-        self.up = nn.Sequential(*layers)
+            up += [L.norm(cout, cfg.norm, cfg.norm_groups), L.relu_layer()]
+        self.up = nn.Sequential(*up)
         mods = []
         c = cout + skip
         for _ in range(blocks):
-            mods.append(ResBlock(c, cout, norm=cfg.norm, groups=cfg.norm_groups))
+            mods.append(ResBlock(L, c, cout, norm=cfg.norm, groups=cfg.norm_groups))
             c = cout
         self.blocks = nn.Sequential(*mods)
         self.out_channels = c
 
-    def forward(self, x: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
-        return self.blocks(torch.cat([self.up(x), skip], dim=1))
+    def forward(self, x, skip):
+        return self.blocks(self.layers.cat(self.up(x), skip))
 
 
 class UResNet(nn.Module):
-    """Per-pixel classifier: ``forward`` gives logits (N, num_classes, H, W); ``predict`` gives softmax."""
+    """Per-pixel classifier: ``forward`` gives logits (N, num_classes, H, W).
+
+    Dense networks need sides that are multiples of ``config.multiple``;
+    :class:`larseg.model.predictor.Predictor` runs either kind on images of any size.
+    """
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
+        L = layers_for(cfg)  # noqa: N806
+        self.layers = L
         self.config = cfg
+        if cfg.sparse:
+            self.backend = _sparse_backend(cfg)  # the sparse kernels: torch or spconv (may be changed at any time)
         self.encoder = Encoder(cfg)
         f = cfg.filters
-        ups = [UpStage(f[i + 1], f[i], f[i], cfg.decoder_blocks, cfg) for i in reversed(range(len(f) - 1))]
+        c = f[-1]
+        self.decoder = nn.ModuleList()
+        for i in reversed(range(len(f) - 1)):
+            self.decoder.append(UpStage(c, f[i], f[i], cfg.decoder_blocks, cfg))
+            c = self.decoder[-1].out_channels
         if cfg.stem_pool:
-            ups.append(UpStage(f[0], cfg.stem_filters, cfg.stem_filters, 0, cfg))
-        self.decoder = nn.ModuleList(ups)
-        c = ups[-1].out_channels if ups else f[0]
-        head: list[nn.Module] = []
-        for h in cfg.head_filters:
-            head.append(conv_bn_relu(c, h, cfg.head_kernel, norm=cfg.norm, groups=cfg.norm_groups))
-            c = h
-        head.append(nn.Conv2d(c, cfg.num_classes, cfg.head_kernel, padding=cfg.head_kernel // 2))
+            self.decoder.append(UpStage(c, cfg.stem_filters, cfg.stem_filters, 0, cfg))
+            c = self.decoder[-1].out_channels
+        head: list[nn.Module] = [_norm_relu(L, L.head_hidden(c_in, h, cfg.head_kernel), h, cfg)
+                                 for c_in, h in zip((c, *cfg.head_filters), cfg.head_filters)]
+        c = cfg.head_filters[-1] if cfg.head_filters else c
+        head.append(L.head_out(c, cfg.num_classes, cfg.head_kernel))
         self.head = nn.Sequential(*head)
-        init_weights(self)
+        L.init(self)
         # start from near-uniform class probabilities (initial loss ~ ln 3)
         nn.init.normal_(self.head[-1].weight, std=0.01)
+        nn.init.zeros_(self.head[-1].bias)
+        if cfg.sparse:
+            background = torch.zeros(cfg.num_classes)
+            background[0] = BACKGROUND_LOGIT
+            self.register_buffer("background", background, persistent=False)
+
+    def features(self, x):
+        """Head output on the backend's own tensors (dense tensor or SparseTensor)."""
+        feats = self.encoder(x)
+        y = feats[-1]
+        for up, skip in zip(self.decoder, reversed(feats[:-1])):
+            y = up(y, skip)
+        return self.head(y)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        m = self.config.multiple
-        if x.shape[-1] % m or x.shape[-2] % m:
-            raise ValueError(f"input sides {tuple(x.shape[-2:])} must be multiples of {m}; use predict() "
-                             "or larseg.model.pad_to_multiple")
-        feats = self.encoder(x)
-        x = feats[-1]
-        for up, skip in zip(self.decoder, reversed(feats[:-1])):
-            x = up(x, skip)
-        return self.head(x)
-
-    @torch.no_grad()
-    def predict(self, image, amp: bool | None = None) -> torch.Tensor:
-        """Softmax probabilities (N, C, H, W) for images of any size ((H, W), (1, H, W) or (N, 1, H, W)).
-
-        Sides are zero-padded up to multiples of ``2**depth`` and the output is cropped back.
-        Runs in eval mode on the model's device (restoring the previous mode); ``amp``
-        (default: on for CUDA) uses bf16 autocast.
-        """
-        from larseg.model.inference import predict_probabilities
-
-        return predict_probabilities(self, image, amp=amp)
+        return self.layers.leave(self.features(self.layers.enter(x, self)), self)
 
 
 class EncoderClassifier(nn.Module):
-    """The encoder half of a U-ResNet with global average pooling and a linear layer (5 particle classes)."""
+    """The encoder of a U-ResNet with global average pooling (over each image's pixels, or its active
+    sites for a sparse network) and a linear layer (5 particle classes). Its ``encoder.*`` weights load
+    into a U-ResNet of the same encoder settings (:func:`larseg.model.load_encoder_weights`)."""
 
     def __init__(self, cfg: ModelConfig, num_classes: int = len(PARTICLE_CLASSES)):
         super().__init__()
+        L = layers_for(cfg)  # noqa: N806
+        self.layers = L
         self.config = cfg
+        if cfg.sparse:
+            self.backend = _sparse_backend(cfg)
         self.num_classes = num_classes
         self.encoder = Encoder(cfg)
         self.fc = nn.Linear(self.encoder.out_channels, num_classes)
-        init_weights(self)
+        L.init(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        m = self.config.multiple
-        if x.shape[-1] % m or x.shape[-2] % m:
-            x = pad_to_multiple(x, m)[0]
-        feats = self.encoder(x)[-1]
-        return self.fc(feats.mean(dim=(2, 3)))
+        bottom = self.encoder(self.layers.enter(x, self, pad=True))[-1]
+        return self.fc(self.layers.image_mean(bottom, x.shape[0]))
 
 
-def init_weights(model: nn.Module) -> None:
-    for m in model.modules():
-        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
-            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-            if m.bias is not None:
-                nn.init.zeros_(m.bias)
-        elif isinstance(m, (nn.BatchNorm2d, nn.GroupNorm)):
-            nn.init.ones_(m.weight)
-            nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.Linear):
-            nn.init.normal_(m.weight, std=0.01)
-            nn.init.zeros_(m.bias)
+# -- the sparse networks: the same skeleton on the sparse layer backend
 
 
-def pad_to_multiple(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, tuple[int, int]]:
-    """Zero-pad the last two dims (bottom and right) up to multiples of ``multiple``; returns (padded, (H, W))."""
-    h, w = x.shape[-2:]
-    ph, pw = (-h) % multiple, (-w) % multiple
-    if ph or pw:
-        x = F.pad(x, (0, pw, 0, ph))
-    return x, (h, w)
+def _check_config(cfg: ModelConfig) -> None:
+    if not cfg.sparse:
+        raise ValueError(f"model preset '{cfg.name}' is dense (sparse: false); build it with build_model")
 
 
-def build_model(cfg: ModelConfig | str) -> nn.Module:
-    """A freshly initialised U-ResNet for a ModelConfig or a preset name (``paper``, ``mcc8``, ``cpu``, ...).
+class SparseUResNet(UResNet):
+    """The U-ResNet on the sparse layer backend (see the module docstring)."""
 
-    A config with ``sparse: true`` gives a :class:`larseg.model.sparse.SparseUResNet` (same interface).
-    """
-    if isinstance(cfg, str):
-        from larseg.config import resolve
+    def __init__(self, cfg: ModelConfig):
+        _check_config(cfg)
+        super().__init__(cfg)
 
-        cfg = resolve("model", cfg)
-    if cfg.sparse:
-        from larseg.model.sparse import SparseUResNet
-
-        return SparseUResNet(cfg)
-    return UResNet(cfg)
+    def forward_sparse(self, x: SparseTensor) -> torch.Tensor:
+        """Logits (N_active, num_classes) at the sites of ``x`` (full resolution), in its order."""
+        return self.features(x).feats
 
 
-def build_classifier(cfg: ModelConfig | str, num_classes: int = len(PARTICLE_CLASSES)) -> nn.Module:
-    """The encoder classifier of a config (sparse for ``sparse: true``) for pretraining."""
-    if isinstance(cfg, str):
-        from larseg.config import resolve
+class SparseEncoderClassifier(EncoderClassifier):
+    """The encoder classifier on the sparse layer backend: mean over each image's active bottom sites."""
 
-        cfg = resolve("model", cfg)
-    if cfg.sparse:
-        from larseg.model.sparse import SparseEncoderClassifier
-
-        return SparseEncoderClassifier(cfg, num_classes)
-    return EncoderClassifier(cfg, num_classes)
+    def __init__(self, cfg: ModelConfig, num_classes: int):
+        _check_config(cfg)
+        super().__init__(cfg, num_classes)
 
 
-def pdg_to_class(pdg) -> np.ndarray:
-    """Classifier class index of primary pdg codes (-1 for other particles)."""
-    pdg = np.asarray(pdg)
-    out = np.full(pdg.shape, -1, dtype=np.int64)
-    for k, code in enumerate(PARTICLE_PDGS):
-        out[pdg == code] = k
-    return out
+__all__ = ["BACKGROUND_LOGIT", "Encoder", "EncoderClassifier", "SparseEncoderClassifier", "SparseUResNet", "UResNet",
+           "UpStage"]

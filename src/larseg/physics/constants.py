@@ -64,7 +64,14 @@ RADIATION_LENGTH = 14.0  # cm (19.55 g/cm^2 / 1.396 g/cm^3)
 CRITICAL_ENERGY = 32.84  # MeV, e- (PDG; the paper quotes about 33 MeV)
 MOLIERE_RADIUS = 9.04  # cm
 NUCLEAR_INTERACTION_LENGTH = 85.8  # cm (119.7 g/cm^2 / 1.396 g/cm^3)
-MIP_DEDX = 2.105  # MeV/cm, muon minimum ionisation (PDG muon table: 1.508 MeV cm^2/g x 1.396)
+# Two minimum-ionisation dE/dx values for liquid argon, for two different uses (MeV/cm):
+#: the PDG "Atomic and nuclear properties" summary value for liquid argon, <-dE/dx>_min =
+#: 1.519 MeV cm^2/g x 1.396 g/cm^3 = 2.1205, rounded to 2.12: the energy loss of the straight
+#: "MIP" lines that calibrate the pixel scale (larseg.detector.calibration, docs/detector.md)
+LAR_MIP_DEDX = 2.12
+#: the minimum of the PDG muon stopping-power table for liquid argon (muons in argon,
+#: 1.508 MeV cm^2/g x 1.396 g/cm^3 = 2.105): what a minimum-ionising muon of the transport loses
+MUON_MIN_DEDX = 2.105
 
 # --- multiple scattering: Highland formula with the Lynch-Dahl constants (PDG eq. 34.15)
 HIGHLAND_P0 = 13.6  # MeV

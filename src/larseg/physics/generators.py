@@ -24,173 +24,25 @@ Every random choice of the MPV generator is uniform in its range, as in the pape
 
 from __future__ import annotations
 
-import functools
-from dataclasses import dataclass, field
-from typing import Literal
-
 import numpy as np
 
-# --- particle data
-
-
-@functools.cache
-def mass(pdg: int) -> float:
-    """Rest mass [MeV] from the PDG tables of the ``particle`` package."""
-    from particle import Particle
-
-    m = Particle.from_pdgid(int(pdg)).mass
-    if m is None:
-        raise ValueError(f"no mass for PDG code {pdg}")
-    return float(m)
-
-
-def momentum_from_kinetic(pdg: int, kinetic: np.ndarray | float) -> np.ndarray:
-    m = mass(pdg)
-    t = np.asarray(kinetic, dtype=np.float64)
-    return np.sqrt(t * (t + 2.0 * m))
-
-
-def kinetic_from_momentum(pdg: int, p: np.ndarray | float) -> np.ndarray:
-    m = mass(pdg)
-    p = np.asarray(p, dtype=np.float64)
-    return np.sqrt(p * p + m * m) - m
-
-
-def isotropic(rng: np.random.Generator, n: int | None = None) -> np.ndarray:
-    """Unit vectors uniform on the sphere, shape (3,) or (n, 3)."""
-    size = 1 if n is None else n
-    cos_t = rng.uniform(-1.0, 1.0, size)
-    phi = rng.uniform(0.0, 2.0 * np.pi, size)
-    sin_t = np.sqrt(1.0 - cos_t * cos_t)
-    d = np.stack([sin_t * np.cos(phi), sin_t * np.sin(phi), cos_t], axis=-1)
-    return d[0] if n is None else d
-
-
-# --- configs
-
-
-@dataclass
-class ParticleSpec:
-    """A particle type (one of ``pdg``, picked uniformly) and its energy range.
-
-    ``variable`` says whether ``low``-``high`` [MeV or MeV/c] is kinetic energy
-    or momentum; the value is drawn uniformly. ``max_count`` caps how many of
-    this type one event may hold.
-    """
-
-    pdg: list[int]
-    low: float
-    high: float
-    variable: Literal["kinetic", "momentum"] = "kinetic"
-    max_count: int = 1
-
-    def __post_init__(self):
-        if not self.pdg:
-            raise ValueError("pdg list is empty")
-        if not 0 <= self.low <= self.high:
-            raise ValueError(f"energy range {self.low}..{self.high} is not ordered")
-
-
-@dataclass
-class MPVMix:
-    """One configuration of the MultiPartVertex generator.
-
-    ``multiplicity`` (inclusive range) draws the total particle count; the
-    ``required`` particles come first, the rest are drawn from ``others`` type
-    by type (uniformly among the types that have not reached ``max_count``).
-    """
-
-    weight: float = 1.0
-    multiplicity: tuple[int, int] = (1, 1)
-    required: list[ParticleSpec] = field(default_factory=list)
-    others: list[ParticleSpec] = field(default_factory=list)
-
-
-@dataclass
-class NeutrinoConfig:
-    """Charged-current interactions on argon; see :func:`neutrino_interaction`."""
-
-    flavour: Literal["nue", "numu"] = "numu"
-    # Booster-beam-like spectrum: a gamma distribution of mean ``mean_energy``.
-    mean_energy: float = 800.0  # MeV
-    spectrum_shape: float = 2.5  # gamma shape parameter k (mean = k * theta)
-    energy_range: tuple[float, float] = (200.0, 3000.0)  # MeV
-    # Fractions of the final-state channels (normalised on use).
-    qe: float = 0.45
-    mec: float = 0.15
-    res: float = 0.30
-    dis: float = 0.10
-    require_pi0: bool = False  # keep only final states with a pi0 (the CCpi0 sample)
-
-
-@dataclass
-class MichelConfig:
-    """A cosmic muon stopping in the TPC; its decay point is the crop constraint."""
-
-    mu_plus_fraction: float = 0.555  # cosmic mu+/mu- = 1.25 at sea level
-    residual_range: tuple[float, float] = (30.0, 200.0)  # cm of muon track before the stop
-    require_michel: bool = True  # redraw until the muon decays (mu- is often captured)
-    max_tries: int = 50
-
-
-@dataclass
-class CosmicConfig:
-    """Cosmic-ray muons overlaid on an event (MicroBooNE is at the surface).
-
-    ``mean`` muons per event (Poisson); each enters through the top face of
-    the TPC at a uniform point, with a cos^2(zenith) direction, a
-    kinetic-energy spectrum dN/dE ~ (E + 3.64 GeV)^-2.7 (a Gaisser-like sea
-    level spectrum flattened at low energy) between ``energy_range`` [MeV],
-    mu+/mu- = 1.25, and a time uniform in ``time_range_ns`` relative to the
-    trigger (their charge then lands anywhere in the readout window or beyond).
-    Off (mean 0) by default, as in the paper's training sample.
-    """
-
-    mean: float = 0.0
-    energy_range: tuple[float, float] = (200.0, 50000.0)
-    time_range_ns: tuple[float, float] = (-2.7e6, 2.6e6)
-    mu_plus_fraction: float = 0.555
-
-
-@dataclass
-class GeneratorConfig:
-    kind: Literal["mpv", "neutrino", "michel"] = "mpv"
-    mixes: list[MPVMix] = field(default_factory=list)
-    neutrino: NeutrinoConfig = field(default_factory=NeutrinoConfig)
-    michel: MichelConfig = field(default_factory=MichelConfig)
-    cosmics: CosmicConfig = field(default_factory=CosmicConfig)
-    # Vertices are uniform in the active volume shrunk by this margin [cm].
-    vertex_margin: tuple[float, float, float] = (20.0, 20.0, 20.0)
-
-
-# --- the interaction record
-
-
-@dataclass
-class Primary:
-    pdg: int
-    position: np.ndarray  # (4,) x, y, z [cm], t [ns]
-    momentum: np.ndarray  # (3,) [MeV/c]
-
-    @property
-    def kinetic(self) -> float:
-        p = float(np.linalg.norm(self.momentum))
-        return float(kinetic_from_momentum(self.pdg, p))
-
-
-@dataclass
-class Interaction:
-    vertex: np.ndarray  # (3,) [cm]
-    primaries: list[Primary]
-    # neutrino truth (pdg 0 when not a neutrino event)
-    nu_pdg: int = 0
-    nu_energy: float = 0.0
-    mode: str = ""  # "QE", "MEC", "RES", "DIS", "MPV", "michel"
-
-    def as_array(self) -> np.ndarray:
-        """Primaries as rows (pdg, x, y, z, t, px, py, pz)."""
-        return np.array([[p.pdg, *p.position, *p.momentum] for p in self.primaries], dtype=np.float64).reshape(-1, 8)
-
+from larseg.physics.generator_config import (  # noqa: F401  (re-exported: the settings of every generator)
+    CosmicConfig,
+    GeneratorConfig,
+    MichelConfig,
+    MPVMix,
+    NeutrinoConfig,
+    ParticleSpec,
+)
+from larseg.physics.neutrino import neutrino_interaction, stopping_muon
+from larseg.physics.primaries import (  # noqa: F401  (re-exported)
+    Interaction,
+    Primary,
+    isotropic,
+    kinetic_from_momentum,
+    mass,
+    momentum_from_kinetic,
+)
 
 # --- generators
 
@@ -272,12 +124,8 @@ def _generate(config: GeneratorConfig, active_volume, rng: np.random.Generator) 
     if config.kind == "mpv":
         return mpv_interaction(config, active_volume, rng)
     if config.kind == "neutrino":
-        from larseg.physics.neutrino import neutrino_interaction
-
         vertex = random_vertex(rng, active_volume, config.vertex_margin)
         return neutrino_interaction(config.neutrino, vertex, rng)
     if config.kind == "michel":
-        from larseg.physics.neutrino import stopping_muon
-
         return stopping_muon(config.michel, active_volume, config.vertex_margin, rng)
     raise ValueError(f"unknown generator kind {config.kind!r}")

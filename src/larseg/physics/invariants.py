@@ -37,6 +37,7 @@ import numpy as np
 from larseg.physics import constants as C
 from larseg.physics.config import PhysicsConfig
 from larseg.physics.stopping import SPECIES_PDG, local_dx, stopping_power
+from larseg.physics.transport import mass_of
 from larseg.physics.truth import SimEvent
 
 #: Processes whose electrons were already in the argon (no rest mass is created for them).
@@ -81,8 +82,6 @@ def _max_restricted_loss(pdg: int, delta_cut: float, brems_cut: float, t_min: fl
 
 
 def _masses(pdg: np.ndarray) -> np.ndarray:
-    from larseg.physics.transport import mass_of
-
     return mass_of(pdg)
 
 
@@ -178,7 +177,7 @@ def _energy(event: SimEvent, cfg: PhysicsConfig, out: list[Violation], limit: in
 
 
 def _daughters(event: SimEvent, cfg: PhysicsConfig, out: list[Violation], limit: int) -> None:
-    from scipy.spatial import cKDTree
+    from scipy.spatial import cKDTree  # lazy: scipy is slow to import and only the daughter check needs it
 
     p = event.particles
     child = np.nonzero(p["parent_id"] >= 0)[0]

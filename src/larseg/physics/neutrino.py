@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from larseg.physics.generators import Interaction, MichelConfig, NeutrinoConfig, Primary, isotropic, mass
+from larseg.physics import stopping
+from larseg.physics.generator_config import MichelConfig, NeutrinoConfig
+from larseg.physics.primaries import Interaction, Primary, isotropic, mass
 
 FERMI_MOMENTUM = 250.0  # MeV/c, argon (Smith-Moniz Fermi gas, ~240-260 MeV/c)
 BINDING_ENERGY = 30.0  # MeV, mean separation energy of an argon nucleon
@@ -225,7 +227,7 @@ def stopping_muon(cfg: MichelConfig, active_volume, margin, rng: np.random.Gener
     interaction is the stopping point (where the Michel electron starts).
     """
     if kinetic_for_range is None:
-        from larseg.physics import kinetic_for_range
+        kinetic_for_range = stopping.kinetic_for_range
     lo = np.array(active_volume[0::2]) + np.array(margin)
     hi = np.array(active_volume[1::2]) - np.array(margin)
     stop = rng.uniform(lo, hi)

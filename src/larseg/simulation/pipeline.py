@@ -11,11 +11,14 @@ from pathlib import Path
 
 import numpy as np
 
+from larseg import detector
 from larseg.config import provenance_yaml
 from larseg.data.larcv3 import ImageMeta, Larcv3File, Larcv3Writer
 from larseg.data.products import EntryTruth, PlaneImage, neutrino_record, to_event
 from larseg.errors import DataFileError, LarsegError
+from larseg.physics import transport
 from larseg.physics.generators import Interaction, generate
+from larseg.physics.truth import is_shower_pdg
 from larseg.provenance import provenance
 from larseg.simulation.config import SimulationConfig
 
@@ -27,8 +30,6 @@ def entry_rng(seed: int, index: int) -> np.random.Generator:
 
 def _michel_rows(particles: np.ndarray) -> np.ndarray:
     """Rows of the decay electrons of the primary muon (track 0)."""
-    from larseg.physics.truth import is_shower_pdg
-
     return np.flatnonzero((particles["process"] == b"Decay") & is_shower_pdg(particles["pdg"])
                           & (particles["parent_id"] == 0))
 
@@ -75,8 +76,6 @@ def transport_entry(config: SimulationConfig, seed: int, index: int, timer: Stag
     truth alone; ``rng`` is the event's random stream, positioned where the
     detector simulation continues it.
     """
-    from larseg.physics import transport
-
     timer = timer or StageTimer()
     rng = entry_rng(seed, index)
     g = config.detector.geometry
@@ -99,8 +98,6 @@ def simulate_entry(config: SimulationConfig, seed: int, index: int, timer: Stage
     ``timer`` (optional) accumulates the seconds of each stage: generate,
     transport, detector, crop, render.
     """
-    from larseg import detector
-
     timer = timer or StageTimer()
     timer.restart()
     interaction, event, rng = transport_entry(config, seed, index, timer)

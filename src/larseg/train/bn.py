@@ -19,10 +19,19 @@ training files, whole images, chosen by the run's seed and step) and by
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
+
+from larseg.config import from_yaml
+from larseg.errors import DataFileError, LarsegError
+from larseg.model.device import resolve_device
+from larseg.model.io import checkpoint_model_config, read_checkpoint, save_atomic
+from larseg.model.registry import build_model
+from larseg.train.config import TrainConfig
+from larseg.train.data import SegmentationData
 
 
 def batchnorm_layers(model: nn.Module) -> list[nn.modules.batchnorm._BatchNorm]:
@@ -79,8 +88,6 @@ def image_batches(dataset, index_batches: Sequence[Sequence[int]], device: torch
         items = [dataset[i] for i in idx]
         for item in items:
             if "error" in item:
-                from larseg.errors import LarsegError
-
                 raise LarsegError(item["error"])
         images = [torch.as_tensor(np.asarray(item["image"]), dtype=torch.float32) for item in items]
         h = max(im.shape[-2] for im in images)
@@ -102,15 +109,6 @@ def recalibrate_checkpoint(checkpoint, files: Sequence, output, batches: int = 6
     the checkpoint is kept; ``bn_recalibrated`` records what was done. The output is
     written atomically. Returns that record.
     """
-    from pathlib import Path
-
-    from larseg.config import from_yaml
-    from larseg.errors import DataFileError, LarsegError
-    from larseg.model.io import checkpoint_model_config, read_checkpoint, save_atomic
-    from larseg.model.uresnet import build_model
-    from larseg.train.config import TrainConfig
-    from larseg.train.data import SegmentationData
-
     ckpt = read_checkpoint(checkpoint)
     if ckpt.get("task", "segment") != "segment":
         raise DataFileError(checkpoint, f"a {ckpt.get('task')} checkpoint, not a U-ResNet")
@@ -125,7 +123,7 @@ def recalibrate_checkpoint(checkpoint, files: Sequence, output, batches: int = 6
         raise LarsegError(f"{checkpoint}: model preset '{cfg.name}' has no BatchNorm layers (norm: {cfg.norm})")
     plane = tcfg.plane if plane is None else plane
     threshold = tcfg.threshold if threshold is None else threshold
-    dev = torch.device(device)
+    dev = resolve_device(device)
     model.to(dev)
     dataset = SegmentationData(list(files), plane, threshold, None, seed, cfg.multiple)
     chosen = recalibration_indices(len(dataset), batches, batch_size, seed, 0)

@@ -11,6 +11,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from larseg.conventions import PARTICLE_PDGS, pdg_to_class
 from larseg.data.dataset import PlaneDataset
 from larseg.errors import DataFileError, LarsegError
 from larseg.train.config import AugmentConfig
@@ -122,8 +123,6 @@ class ParticleData(Dataset):
         return len(self.base)
 
     def target(self, index: int) -> int:
-        from larseg.model.uresnet import PARTICLE_PDGS, pdg_to_class
-
         f, entry = self.base.locate(index)
         parts = f.particles("truth", entry)
         primary = parts[parts["parent_trackid"] == PRIMARY]

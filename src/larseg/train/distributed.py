@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
-from larseg.errors import LarsegError
+from larseg.model.device import resolve_device
 
 
 @dataclass
@@ -27,31 +27,15 @@ class DistInfo:
         return self.world_size > 1
 
 
-def resolve_device(name: str, local_rank: int = 0) -> torch.device:
-    """``auto`` (CUDA when present), ``cuda`` (error without one) or ``cpu``."""
-    name = (name or "auto").lower()
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    if name.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise LarsegError("--device cuda: no CUDA device is available (use --device cpu or auto)")
-        if name == "cuda":
-            name = f"cuda:{local_rank % torch.cuda.device_count()}"
-        dev = torch.device(name)
-        torch.cuda.set_device(dev)
-        return dev
-    if name != "cpu":
-        raise LarsegError(f"--device {name!r}: expected auto, cuda or cpu")
-    return torch.device("cpu")
-
-
 def setup(device_name: str = "auto") -> tuple[DistInfo, torch.device]:
     """Join the process group that ``torchrun`` describes in the environment (if any) and pick the device."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
     local_rank = int(os.environ.get("LOCAL_RANK", str(rank)))
     info = DistInfo(world, rank, local_rank)
-    device = resolve_device(device_name, local_rank)
+    device = resolve_device(device_name or "auto", local_rank)
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
     if world > 1 and not dist.is_initialized():
         backend = "nccl" if device.type == "cuda" else "gloo"
         dist.init_process_group(backend=backend, device_id=device if device.type == "cuda" else None)

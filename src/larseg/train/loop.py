@@ -34,11 +34,14 @@ from torch.utils.data import DataLoader
 from larseg import config as cfgmod
 from larseg.config import to_yaml
 from larseg.errors import ConfigError, LarsegError
-from larseg.eval.metrics import ImageMetrics, image_metrics, summarize
 from larseg.model.blocks import convert_batchnorm
 from larseg.model.config import ModelConfig
+from larseg.model.contract import InputContract
 from larseg.model.io import FORMAT, checkpoint_model_config, load_encoder_weights, read_checkpoint, save_atomic
-from larseg.model.uresnet import build_classifier, build_model
+from larseg.model.metrics import ImageMetrics, image_metrics, summarize
+from larseg.model.predictor import Predictor
+from larseg.model.registry import build_classifier, build_model
+from larseg.progress import progress_bar
 from larseg.provenance import provenance
 from larseg.train import distributed as D
 from larseg.train.bn import batchnorm_layers, image_batches, recalibrate_batchnorm, recalibration_indices
@@ -92,13 +95,11 @@ class SegmentTask:
         return per, (float(icpf[ok].sum()), float(ok.sum()))
 
     def evaluate(self, model, batch, tcfg, device, amp, channels_last):
+        """``model``: the network's :class:`Predictor` (validation runs it as every trained network runs)."""
         x = batch["image"].to(device)
         label = batch["label"].to(device)
         check_labels(label, 3)
-        if channels_last:
-            x = x.contiguous(memory_format=torch.channels_last)
-        with amp:
-            logits = model(x)
+        logits = model.logits(x)
         w = weight_maps(tcfg.weighting, x, label, batch["instance"].to(device), batch["vertex"].to(device),
                         tcfg.edge_radius, tcfg.vertex_radius)
         per = per_image_loss(logits, label, w).cpu().numpy()
@@ -218,9 +219,12 @@ def _resolve(kind: str, value):
     return cfgmod.resolve(kind, str(value))
 
 
+def _amp_enabled(tcfg: TrainConfig, device: torch.device) -> bool:
+    return tcfg.amp == "bf16" or (tcfg.amp == "auto" and device.type == "cuda")
+
+
 def _amp_context(tcfg: TrainConfig, device: torch.device):
-    use = tcfg.amp == "bf16" or (tcfg.amp == "auto" and device.type == "cuda")
-    if use:
+    if _amp_enabled(tcfg, device):
         return lambda: torch.autocast(device_type=device.type, dtype=torch.bfloat16)
     return contextlib.nullcontext
 
@@ -231,29 +235,41 @@ def _channels_last(tcfg: TrainConfig, device: torch.device, model: nn.Module) ->
         hazard = channels_last_hazard(model)
         if hazard:
             warnings.warn(f"channels-last disabled: on the CPU the backward pass of 1x1 stride-2 convolutions with "
-                          f"2-7 input channels ({hazard}) corrupts memory in oneDNN (uxlfoundation/oneDNN#6035)",
-                          stacklevel=3)
+                          f"2-{_fp32_lanes() - 1} input channels ({hazard}) corrupts memory in oneDNN "
+                          "(uxlfoundation/oneDNN#6035)", stacklevel=3)
             return False
     return use
 
 
-def channels_last_hazard(model: nn.Module) -> str | None:
-    """The first convolution hit by oneDNN's channels-last 1x1 stride-2 backward bug on CPUs (in_channels 2-7).
+def _fp32_lanes() -> int:
+    """fp32 lanes of the vectors oneDNN's CPU kernels use here: 16 with AVX-512 (hardware), else 8."""
+    try:
+        return 16 if torch.cpu._is_avx512_supported() else 8
+    except AttributeError:  # private torch API: assume the wider (more restrictive) case
+        return 16
 
-    With torch 2.13 (oneDNN 3.12, AVX2) such a layer crashes the process or writes wrong
-    weight gradients in channels-last layout; 8 or more input channels are fine (checked
-    against the contiguous layout).
+
+def channels_last_hazard(model: nn.Module) -> str | None:
+    """The first convolution hit by oneDNN's channels-last 1x1 stride-2 backward bug on CPUs.
+
+    With torch 2.13 (oneDNN 3.12) the channels-last weight-gradient kernel (``jit_1x1``
+    backward_weights) of such a layer crashes the process (segfault, "double free or
+    corruption") or writes wrong weight gradients when its input channels are 2 up to one
+    SIMD vector of fp32 less one: 2-7 with AVX2, 2-15 with AVX-512 (the ``cpu`` model's
+    8-channel ``encoder.stages.1.0.shortcut``). Measured one conv per process, forward +
+    backward against the contiguous layout, batches of 8x128x128 and 8x256x256: AVX-512
+    crashes for 2-15 and matches for 16-64; ``ONEDNN_MAX_CPU_ISA=AVX2`` crashes for 2-7 and
+    matches for 8-32. 3x3 and stride-1 convolutions and ConvTranspose matched (4x64x64).
     """
+    lanes = _fp32_lanes()
     for name, m in model.named_modules():
         if (isinstance(m, nn.Conv2d) and m.kernel_size == (1, 1) and tuple(m.stride) != (1, 1)
-                and 1 < m.in_channels // m.groups < 8):
+                and 1 < m.in_channels // m.groups < lanes):
             return name
     return None
 
 
 def _progress(total: int, description: str, unit: str, completed: int, enabled: bool):
-    from larseg.progress import progress_bar
-
     return progress_bar(total, description, unit=unit, completed=completed, disable=not enabled)
 
 
@@ -406,6 +422,7 @@ def _run(task, train_files, val_files, out: Path, mcfg, tcfg, settings, init_enc
             "data_order": {"seed": tcfg.seed, "epoch": epoch, "batch": batch_in_epoch,
                            "batches_per_epoch": bpe},
             "model_config": to_yaml(mcfg), "training_config": to_yaml(tcfg), "provenance": provenance(),
+            "input_contract": contract.as_dict(),
             "world_size": info.world_size, "metric": task.metric,
         }
 
@@ -423,9 +440,13 @@ def _run(task, train_files, val_files, out: Path, mcfg, tcfg, settings, init_enc
         recalibrate_batchnorm(core, image_batches(recal_ds, chosen[info.rank::info.world_size], device,
                                                   channels_last))
 
+    contract = InputContract(plane=tcfg.plane, threshold=tcfg.threshold, multiple=mcfg.multiple)
+
     def validate(show: bool) -> dict:
         recalibrate()
         core.eval()
+        net = (Predictor.from_module(core, contract, amp=_amp_enabled(tcfg, device), channels_last=channels_last)
+               if task.name == "segment" else core)
         idx = list(range(len(val_ds)))
         if tcfg.val_max_images:
             idx = idx[:tcfg.val_max_images]
@@ -439,7 +460,7 @@ def _run(task, train_files, val_files, out: Path, mcfg, tcfg, settings, init_enc
             for batch in loader:
                 if "error" in batch:
                     raise LarsegError(batch["error"])
-                per, part = task.evaluate(core, batch, tcfg, device, amp(), channels_last)
+                per, part = task.evaluate(net, batch, tcfg, device, amp(), channels_last)
                 losses.append(per)
                 parts.append(part)
                 advance(len(per) * info.world_size)

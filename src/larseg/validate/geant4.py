@@ -22,6 +22,7 @@ import numpy as np
 from larseg.errors import DataFileError
 from larseg.physics import PhysicsConfig, transport
 from larseg.physics import constants as C
+from larseg.validate import shared_fixtures
 from larseg.validate.checks import Check
 
 GROUP = "Geant4 muon"
@@ -65,7 +66,7 @@ def _descendants(parent: np.ndarray, roots: set[int], ids: np.ndarray) -> np.nda
 
 def _profile(path_pos: np.ndarray, residual: np.ndarray, pos: np.ndarray, de: np.ndarray) -> np.ndarray:
     """Energy near the muon per cm of residual range: each deposit goes to the nearest muon point."""
-    from scipy.spatial import cKDTree
+    from scipy.spatial import cKDTree  # lazy: scipy is slow to import and only this profile needs it
 
     _, k = cKDTree(path_pos).query(pos)
     e = np.histogram(residual[k], bins=RESIDUAL_BINS, weights=de)[0]
@@ -84,7 +85,7 @@ def _segments(step_len: np.ndarray, step_de: np.ndarray, residual: np.ndarray, s
 
 def read_geant4(path: Path) -> MuonSummary:
     """The Geant4 event, in larseg's units (cm, MeV)."""
-    import h5py
+    import h5py  # lazy: only reading the Geant4 reference file needs it
 
     try:
         with h5py.File(path, "r") as f:
@@ -203,6 +204,7 @@ def compare(fixture: Path, n_seeds: int) -> tuple[MuonSummary, list[MuonSummary]
 
 
 def _figure(g4: MuonSummary, ours: list[MuonSummary], out: Path) -> None:
+    # lazy: matplotlib is slow to import (start-up time) and only the figure needs it
     import matplotlib
 
     matplotlib.use("Agg")
@@ -230,8 +232,6 @@ def _figure(g4: MuonSummary, ours: list[MuonSummary], out: Path) -> None:
 
 
 def run(out_dir: Path, quick: bool = False, shared: Path | None = None) -> list[Check]:
-    from larseg.validate import shared_fixtures
-
     fixture = shared_fixtures(shared) / FIXTURE
     if not fixture.is_file():
         return [Check(GROUP, "Geant4 reference file", float("nan"), None, None, "", str(fixture),

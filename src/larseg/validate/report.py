@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import base64
 import html
+import importlib
 import json
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+from larseg.errors import LarsegError
 from larseg.eval.io import write_text_atomic
 from larseg.eval.report import _STYLE
 from larseg.provenance import provenance
@@ -28,9 +30,7 @@ GROUPS = {
 
 
 def _runner(name: str) -> Callable[..., list[Check]]:
-    import importlib
-
-    try:
+    try:  # a group's module is imported only when the group runs (geant4 and response simulate events)
         return importlib.import_module(GROUPS[name]).run
     except ModuleNotFoundError as exc:
         if exc.name != GROUPS[name]:
@@ -51,8 +51,6 @@ def run_validation(out_dir: str | Path, groups: list[str] | None = None, quick: 
     names = groups or list(GROUPS)
     unknown = [g for g in names if g not in GROUPS]
     if unknown:
-        from larseg.errors import LarsegError
-
         raise LarsegError(f"unknown validation group(s) {unknown}; choose from {list(GROUPS)}")
     checks: list[Check] = []
     seconds: dict[str, float] = {}

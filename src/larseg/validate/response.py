@@ -37,6 +37,12 @@ from pathlib import Path
 
 import numpy as np
 
+from larseg import config as cfg
+from larseg import detector
+from larseg.detector import DetectorConfig
+from larseg.detector.calibration import peak_pixels
+from larseg.simulation.pipeline import transport_entry
+from larseg.validate import shared_fixtures
 from larseg.validate.checks import Check
 
 GROUP = "Detector response"
@@ -301,7 +307,7 @@ def time_runs(image: np.ndarray) -> np.ndarray:
 
 def image_statistics(images) -> dict:
     """Issue 11's statistics over collection-plane images (rows = time, columns = wires)."""
-    from larseg.detector.calibration import peak_pixels
+    # lazy: importing anything of larseg.eval loads torch (larseg.eval/__init__ imports larseg.eval.evaluate)
     from larseg.eval.peaks import peak_position
 
     values = np.concatenate([im[im > 0] for im in images])
@@ -333,10 +339,6 @@ def full_event_images(n_events: int, seed: int = 0, gains=(1.0,), cosmics: float
     generator.cosmics.mean=20 --seed SEED`` (event k uses the seed sequence
     (seed, k)); every gain sees the same transported event and noise draws.
     """
-    from larseg import config as cfg
-    from larseg import detector
-    from larseg.simulation.pipeline import transport_entry
-
     conf = cfg.replace(cfg.load_preset("simulation", "numu-cc"), **{"crop": False, "generator.cosmics.mean": cosmics})
     dets = [cfg.replace(conf.detector, **{"response.gain_scale": conf.detector.response.gain_scale * g})
             for g in gains]
@@ -511,6 +513,7 @@ def _statistics_checks(nominal, datalike) -> tuple[list[Check], dict, dict]:
 
 def _figure(kernels: dict[str, Kernel], det, info: dict, stats: dict | None, stats_dl: dict | None,
             out: Path) -> None:
+    # lazy: matplotlib is slow to import (start-up time) and only the figure needs it
     import matplotlib
 
     matplotlib.use("Agg")
@@ -567,9 +570,6 @@ def _figure(kernels: dict[str, Kernel], det, info: dict, stats: dict | None, sta
 
 def run(out_dir: Path, quick: bool = False, shared: Path | None = None) -> list[Check]:
     """All checks of the group; writes ``response.png`` into ``out_dir``."""
-    from larseg.detector import DetectorConfig
-    from larseg.validate import shared_fixtures
-
     folder = shared_fixtures(shared) / FIXTURE
     if not (folder / "Y_plane_kernel.npz").is_file():
         return [Check(GROUP, "MicroBooNE response files", float("nan"), None, None, "", str(folder),

@@ -17,6 +17,7 @@ import numpy as np  # noqa: E402
 from matplotlib.colors import ListedColormap  # noqa: E402
 
 from larseg.data.products import PLANE_NAMES, PlaneImage  # noqa: E402
+from larseg.physics.generators import mass  # noqa: E402
 
 LABEL_COLOURS = ListedColormap(["black", "#ffd700", "#00e5ff"])  # background, track (yellow), shower (cyan)
 
@@ -59,17 +60,19 @@ def _instance_rgb(instance: np.ndarray) -> np.ndarray:
 
 
 def draw_planes(planes: Sequence[PlaneImage], title: str = "", zoom: bool = True,
-                vmax: float = 150.0, extra_panels=None, max_pixels: int = 600) -> plt.Figure:
+                vmax: float = 150.0, extra_panels=None, max_pixels: int = 600, truth: bool = True) -> plt.Figure:
     """Figure with one row per plane: input | truth labels | instances (| extra panels).
 
     ``extra_panels`` is an optional list of ``(name, draw(ax, plane_index, sl))``
     callables used by prediction displays. Planes larger than ``max_pixels``
     are shown as the maximum over blocks of pixels, so thin tracks stay visible.
+    ``truth=False`` (a file without truth labels) leaves out the truth and instance panels.
     """
     extra_panels = extra_panels or []
-    n_cols = 3 + len(extra_panels)
+    first_extra = 3 if truth else 1
+    n_cols = first_extra + len(extra_panels)
     boxes = _zoom_box(planes) if zoom else [(slice(None), slice(None))] * len(planes)
-    fig, axes = plt.subplots(len(planes), n_cols, figsize=(3.6 * n_cols, 3.4 * len(planes)), squeeze=False)
+    fig, axes = plt.subplots(len(planes), n_cols, figsize=(max(3.6 * n_cols, 4.6), 3.4 * len(planes)), squeeze=False)
     for i, (plane, sl) in enumerate(zip(planes, boxes)):
         name = PLANE_NAMES[plane.meta.projection_id] if plane.meta.projection_id < 3 else str(plane.meta.projection_id)
         r0 = sl[0].start or 0
@@ -79,23 +82,23 @@ def draw_planes(planes: Sequence[PlaneImage], title: str = "", zoom: bool = True
         extent = (c0 - 0.5, c0 + img.shape[1] * f - 0.5, r0 + img.shape[0] * f - 0.5, r0 - 0.5)
         ax = axes[i, 0]
         shown = np.ma.masked_where(img <= 0, img)
-        cmap = plt.get_cmap("jet").copy()
-        cmap.set_bad("white")
+        cmap = plt.get_cmap("jet").with_extremes(bad="white")
         im = ax.imshow(shown, cmap=cmap, vmin=0, vmax=vmax, extent=extent, interpolation="nearest")
         fig.colorbar(im, ax=ax, fraction=0.046, pad=0.02, label="pixel value")
         ax.set_title(f"plane {name}: image")
-        ax = axes[i, 1]
-        ax.imshow(_block_max(plane.label[sl], f), cmap=LABEL_COLOURS, vmin=0, vmax=2, extent=extent,
-                  interpolation="nearest")
-        ax.set_title(f"plane {name}: truth (track yellow, shower cyan)", fontsize=8)
-        ax = axes[i, 2]
-        ax.imshow(_instance_rgb(_block_max(plane.instance[sl], f)), extent=extent, interpolation="nearest")
-        ax.set_title(f"plane {name}: instances")
+        if truth:
+            ax = axes[i, 1]
+            ax.imshow(_block_max(plane.label[sl], f), cmap=LABEL_COLOURS, vmin=0, vmax=2, extent=extent,
+                      interpolation="nearest")
+            ax.set_title(f"plane {name}: truth (track yellow, shower cyan)", fontsize=8)
+            ax = axes[i, 2]
+            ax.imshow(_instance_rgb(_block_max(plane.instance[sl], f)), extent=extent, interpolation="nearest")
+            ax.set_title(f"plane {name}: instances")
         for k, (panel_name, draw) in enumerate(extra_panels):
-            draw(axes[i, 3 + k], i, sl, extent, f)
-            axes[i, 3 + k].set_title(f"plane {name}: {panel_name}", fontsize=8)
+            draw(axes[i, first_extra + k], i, sl, extent, f)
+            axes[i, first_extra + k].set_title(f"plane {name}: {panel_name}", fontsize=8)
         finish_row(axes[i], plane.vertex, extent)
-    return finish_figure(fig, title)
+    return finish_figure(fig, title if truth or not title else f"{title}  (no truth labels in the file)")
 
 
 def finish_row(axes, vertex, extent) -> None:
@@ -134,8 +137,6 @@ def particle_summary(particles: np.ndarray, limit: int = 6) -> str:
 
 
 def _mass(pdg: int) -> float:
-    from larseg.physics.generators import mass
-
     try:
         return mass(pdg)
     except Exception:  # unknown particle: show total energy

@@ -4,10 +4,10 @@ Every layer maps a :class:`~larseg.model.sparse.tensor.SparseTensor` to another,
 they chain in ``nn.Sequential``. Weights use the dense layouts (``Conv2d``:
 ``(Cout, Cin, kh, kw)``, ``ConvTranspose2d``: ``(Cin, Cout, kh, kw)``), so a sparse
 layer computes exactly what its dense twin computes at the active sites of an
-image that is zero elsewhere (see tests/model/test_sparse.py). Convolutions gather
-each site's neighbours to (N, k*k*Cin) and do one matmul; a missing neighbour reads
-a zero row appended to the features. With ``geometry.backend == "spconv"`` the same
-weights run through spconv instead (:mod:`larseg.model.sparse.spconv_backend`).
+image that is zero elsewhere (see tests/model/test_sparse.py). The convolutions'
+arithmetic is the sparse-kernel contract's (:mod:`larseg.model.sparse.kernels`):
+pure PyTorch, or spconv with the same weights, chosen by ``geometry.backend``. The
+ResNet module is the shared one (:class:`larseg.model.blocks.ResBlock`).
 """
 
 from __future__ import annotations
@@ -18,13 +18,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from larseg.model.blocks import CrossProcessBatchNorm2d
+from larseg.model.sparse.kernels import kernels_for
 from larseg.model.sparse.tensor import SparseTensor
-
-
-def _gather_matmul(feats: torch.Tensor, index: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-    """``sum_k feats[index[:, k]] @ W_k`` for index (M, K) (rows = len(feats) read zero) and weight (K*Cin, Cout)."""
-    padded = torch.cat([feats, feats.new_zeros(1, feats.shape[1])])
-    return padded.index_select(0, index.reshape(-1)).view(index.shape[0], weight.shape[0]) @ weight
 
 
 class _SparseConv(nn.Module):
@@ -70,13 +65,7 @@ class SubMConv2d(_SparseConv):
         super().__init__(in_channels, out_channels, kernel_size, bias)
 
     def forward(self, x: SparseTensor) -> SparseTensor:
-        if x.geometry.backend == "spconv":
-            from larseg.model.sparse.spconv_backend import subm_conv
-
-            return self._finish(x, subm_conv(self, x), x.level)
-        index = x.geometry.submanifold_map(x.level, self.kernel_size)
-        weight = self.weight.permute(2, 3, 1, 0).reshape(-1, self.out_channels)
-        return self._finish(x, _gather_matmul(x.feats, index, weight), x.level)
+        return self._finish(x, kernels_for(x.geometry.backend).subm_conv(self, x), x.level)
 
 
 class SparseDownConv2d(_SparseConv):
@@ -92,14 +81,8 @@ class SparseDownConv2d(_SparseConv):
         super().__init__(in_channels, out_channels, 2, bias)
 
     def forward(self, x: SparseTensor) -> SparseTensor:
-        if x.geometry.backend == "spconv":
-            from larseg.model.sparse.spconv_backend import down_conv
-
-            out, level = down_conv(self, x)
-            return self._finish(x, out, level)
-        index = x.geometry.down_map(x.level)
-        weight = self.weight.permute(2, 3, 1, 0).reshape(-1, self.out_channels)
-        return self._finish(x, _gather_matmul(x.feats, index, weight), x.level + 1)
+        out, level = kernels_for(x.geometry.backend).down_conv(self, x)
+        return self._finish(x, out, level)
 
 
 class SparseUpConv2d(_SparseConv):
@@ -117,14 +100,7 @@ class SparseUpConv2d(_SparseConv):
     def forward(self, x: SparseTensor) -> SparseTensor:
         if x.level == 0:
             raise ValueError("SparseUpConv2d needs a tensor below full resolution (level > 0)")
-        if x.geometry.backend == "spconv":
-            from larseg.model.sparse.spconv_backend import up_conv
-
-            return self._finish(x, up_conv(self, x), x.level - 1)
-        weight = self.weight.permute(0, 2, 3, 1).reshape(self.in_channels, -1)
-        every = x.feats @ weight  # (N_coarse, 4 * Cout): the 2x2 outputs of each coarse site
-        out = every.view(-1, self.out_channels).index_select(0, x.geometry.up_index(x.level - 1))
-        return self._finish(x, out, x.level - 1)
+        return self._finish(x, kernels_for(x.geometry.backend).up_conv(self, x), x.level - 1)
 
 
 class SparseLinear(nn.Linear):
@@ -213,32 +189,3 @@ def sparse_projection(cin: int, cout: int) -> SparseLinear:
     proj = SparseLinear(cin, cout, bias=False)
     nn.init.kaiming_normal_(proj.weight, mode="fan_out", nonlinearity="relu")
     return proj
-
-
-def subm_norm_relu(cin: int, cout: int, kernel: int, norm: str = "batch", groups: int = 8) -> nn.Sequential:
-    return nn.Sequential(SubMConv2d(cin, cout, kernel), make_sparse_norm(cout, norm, groups), SparseReLU())
-
-
-class SparseResBlock(nn.Module):
-    """The paper's ResNet module (:class:`larseg.model.blocks.ResBlock`) with submanifold 3x3 convolutions.
-
-    ``out = relu(branch(x) + shortcut(x))``; the shortcut is the identity, or a 1x1
-    projection (``SparseLinear``) + norm where the number of channels changes.
-    """
-
-    def __init__(self, cin: int, cout: int, norm: str = "batch", groups: int = 8):
-        super().__init__()
-        self.conv1 = SubMConv2d(cin, cout, 3)
-        self.bn1 = make_sparse_norm(cout, norm, groups)
-        self.conv2 = SubMConv2d(cout, cout, 3)
-        self.bn2 = make_sparse_norm(cout, norm, groups)
-        self.shortcut = None
-        if cin != cout:
-            self.shortcut = nn.Sequential(sparse_projection(cin, cout), make_sparse_norm(cout, norm, groups))
-
-    def forward(self, x: SparseTensor) -> SparseTensor:
-        out = F.relu(self.bn1(self.conv1(x)).feats)
-        out = self.bn2(self.conv2(x.replace(out))).feats
-        skip = x.feats if self.shortcut is None else self.shortcut(x).feats
-        return x.replace(F.relu(out + skip))
-

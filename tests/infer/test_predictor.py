@@ -9,12 +9,12 @@ from infer_helpers import track_image
 
 import larseg
 from larseg.errors import DataFileError, LarsegError
-from larseg.infer import Segmenter
+from larseg.model import Predictor
 
 
 def test_load_model_predict_gives_numpy_scores(tiny_ckpt):
     net = larseg.load_model(tiny_ckpt)
-    assert isinstance(net, Segmenter) and net.backend == "torch" and net.multiple == 4
+    assert isinstance(net, Predictor) and net.backend == "torch" and net.multiple == 4
     image = track_image(90, 130)
     scores = net.predict(image)
     assert isinstance(scores, np.ndarray) and scores.dtype == np.float32 and scores.shape == (3, 90, 130)
@@ -24,12 +24,11 @@ def test_load_model_predict_gives_numpy_scores(tiny_ckpt):
     assert np.array_equal(labels, scores.argmax(0))
 
 
-def test_one_implementation_same_as_uresnet_predict(tiny_ckpt):
-    """The API runs the same code as UResNet.predict on the thresholded image (no second forward pass)."""
+def test_one_implementation_numpy_and_torch_paths_agree(tiny_ckpt):
+    """predict (numpy, whole images) and probabilities (torch batches) run the same contract and network."""
     net = larseg.load_model(tiny_ckpt)
     image = track_image(70, 110, seed=3)
-    image[image < 10] = 0
-    ref = net.module.predict(image)[0].numpy()
+    ref = net.probabilities(torch.from_numpy(image)[None, None])[0].numpy()
     np.testing.assert_array_equal(net.predict(image), ref)
 
 
@@ -94,7 +93,7 @@ def test_bad_model_paths_and_options(tmp_path, tiny_ckpt):
     with pytest.raises(LarsegError, match="--device"):
         larseg.load_model(tiny_ckpt, device="tpu")
     if not torch.cuda.is_available():
-        with pytest.raises(LarsegError, match="CUDA is not available"):
+        with pytest.raises(LarsegError, match="no CUDA device is available"):
             larseg.load_model(tiny_ckpt, device="cuda")
     net = larseg.load_model(tiny_ckpt)
     with pytest.raises(LarsegError, match="--mode"):

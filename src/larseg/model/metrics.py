@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
-BACKGROUND, TRACK, SHOWER = 0, 1, 2
+from larseg.conventions import SHOWER, TRACK
 
 
 @dataclass

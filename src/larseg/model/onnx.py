@@ -8,7 +8,11 @@ are stored in the model's metadata, so ``larseg predict`` needs only the file.
 
 The TorchScript-based exporter is used (``dynamo=False``): it needs no package
 beyond torch and onnx, and writes opset 17 by default, which onnxruntime
-supports from 1.14 on.
+supports from 1.14 on. :class:`OnnxRunner` runs an export with onnxruntime (the
+``onnx`` backend of :class:`larseg.model.predictor.Predictor`).
+
+onnx and onnxruntime are optional (the ``onnx`` extra): they are imported where
+they are used, so that larseg runs without them.
 """
 
 from __future__ import annotations
@@ -19,10 +23,14 @@ from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
+import torch
 
 from larseg.atomic import atomic_open
+from larseg.config import from_yaml, to_yaml
+from larseg.conventions import CLASSES
 from larseg.errors import DataFileError, LarsegError, first_line
 from larseg.model.config import ModelConfig
+from larseg.provenance import provenance
 
 DEFAULT_OPSET = 17
 INPUT, OUTPUT = "image", "scores"
@@ -30,15 +38,13 @@ INPUT, OUTPUT = "image", "scores"
 
 def _onnx():
     try:
-        import onnx
+        import onnx  # optional (the onnx extra)
     except ImportError:
         raise LarsegError("ONNX export needs the onnx package: pip install 'larseg[onnx]'") from None
     return onnx
 
 
 def _softmax_net(module):
-    import torch
-
     class SoftmaxNet(torch.nn.Module):
         def __init__(self, net):
             super().__init__()
@@ -52,12 +58,7 @@ def _softmax_net(module):
 
 def export_onnx(module, f: str | Path | BinaryIO, opset: int = DEFAULT_OPSET, source: str = "") -> bytes:
     """Export ``module`` (a ``UResNet``) to ``f`` (a path, written atomically, or a binary file); returns the bytes."""
-    import torch
-
     onnx = _onnx()
-    from larseg.config import to_yaml
-    from larseg.provenance import provenance
-
     cfg = module.config
     if getattr(cfg, "sparse", False):
         raise LarsegError(f"model '{cfg.name}' is sparse: ONNX export is not supported (its neighbour maps use "
@@ -81,7 +82,7 @@ def export_onnx(module, f: str | Path | BinaryIO, opset: int = DEFAULT_OPSET, so
     finally:
         module.train(was_training)
     model = onnx.load_from_string(buf.getvalue())
-    meta = {"larseg_multiple": str(cfg.multiple), "larseg_classes": "background,track,shower",
+    meta = {"larseg_multiple": str(cfg.multiple), "larseg_classes": ",".join(CLASSES),
             "larseg_model_config": to_yaml(cfg), "larseg_source": str(source), **provenance()}
     for key, value in meta.items():
         entry = model.metadata_props.add()
@@ -114,30 +115,35 @@ def read_onnx(path: str | Path) -> tuple[bytes, ModelConfig]:
     meta = {p.key: p.value for p in model.metadata_props}
     if "larseg_model_config" not in meta:
         raise DataFileError(path, "not a larseg ONNX export (no larseg_model_config metadata; use 'larseg export')")
-    from larseg.config import from_yaml
-
     return data, from_yaml(ModelConfig, meta["larseg_model_config"], f"{path} (model config)")
 
 
-def parity(module, model_bytes: bytes, sizes=((256, 384), (160, 224)), batch: int = 1, seed: int = 0) -> dict:
-    """Max abs difference of onnxruntime and PyTorch softmax scores on random sparse images of ``sizes``.
+def onnxruntime():
+    try:
+        import onnxruntime as ort  # optional (the onnx extra)
+    except ImportError:
+        raise LarsegError("the ONNX backend needs onnxruntime: pip install 'larseg[onnx]'") from None
+    return ort
 
-    Sizes are padded up to the network's multiple. Returns ``{"HxW": diff, ..., "max": diff}``.
-    """
-    import torch
 
-    from larseg.infer.segmenter import OnnxBackend, TorchBackend
+class OnnxRunner:
+    """Softmax scores with onnxruntime from an exported model (its graph ends with the softmax)."""
 
-    rng = np.random.default_rng(seed)
-    m = module.config.multiple
-    ort_run, torch_run = OnnxBackend(model_bytes), TorchBackend(module)
-    out = {}
-    for h, w in sizes:
-        h, w = -(-h // m) * m, -(-w // m) * m
-        x = rng.exponential(40.0, size=(batch, 1, h, w)).astype(np.float32)
-        x[rng.random(x.shape) < 0.9] = 0.0  # sparse, like LArTPC images
-        with torch.no_grad():
-            ref = torch_run(x)
-        out[f"{h}x{w}"] = float(np.abs(ort_run(x) - ref).max())
-    out["max"] = max(out.values())
-    return out
+    name = "onnx"
+
+    def __init__(self, model_bytes: bytes, device: str | torch.device = "cpu", threads: int | None = None):
+        ort = onnxruntime()
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads or max(1, torch.get_num_threads())
+        opts.inter_op_num_threads = 1
+        providers = ["CPUExecutionProvider"]
+        if str(device).startswith("cuda") and "CUDAExecutionProvider" in ort.get_available_providers():
+            providers.insert(0, "CUDAExecutionProvider")
+        self.session = ort.InferenceSession(model_bytes, opts, providers=providers)
+        self.input_name = self.session.get_inputs()[0].name
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        return self.session.run(None, {self.input_name: np.ascontiguousarray(x, dtype=np.float32)})[0]
+
+
+__all__ = ["DEFAULT_OPSET", "OnnxRunner", "export_onnx", "onnxruntime", "read_onnx"]
