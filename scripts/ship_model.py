@@ -14,7 +14,7 @@ import sys
 from larseg.model.io import read_checkpoint, save_atomic
 
 KEEP = ("format", "task", "kind", "model", "epoch", "step", "best_metric", "metric", "model_config",
-        "training_config", "provenance", "world_size", "bn_recalibrated")
+        "training_config", "provenance", "world_size", "bn_recalibrated", "input_contract")
 
 
 def main(src: str, dst: str) -> None:

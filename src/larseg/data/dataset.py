@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from larseg.conventions import PIXEL_THRESHOLD, apply_threshold
 from larseg.data.larcv3 import Larcv3File
 from larseg.data.products import INSTANCE, SEGMENT, VERTEX, WIRE
 from larseg.data.sources import open_input, sniff
@@ -35,7 +36,8 @@ class PlaneDataset(Dataset):
     holds its source (same ``path``, ``n_entries``, ``metadata``, ``products``, ``event_id``).
     """
 
-    def __init__(self, files: Sequence[str | Path], plane: int = 2, threshold: float = 10.0, labels: bool = True):
+    def __init__(self, files: Sequence[str | Path], plane: int = 2, threshold: float = PIXEL_THRESHOLD,
+                 labels: bool = True):
         self.files = [_open(f) for f in files]
         self.plane = int(plane)
         self.threshold = float(threshold)
@@ -73,7 +75,7 @@ class PlaneDataset(Dataset):
             return self._source_item(f, entry, index)
         wire = self._projection(f.sparse2d(WIRE, entry, self.plane), f, WIRE)
         image = wire.dense()
-        image[image < self.threshold] = 0.0
+        apply_threshold(image, self.threshold)
         item = {"image": torch.from_numpy(image[None].copy()), "index": index}
         if not self.labels:
             return item
@@ -105,7 +107,7 @@ class PlaneDataset(Dataset):
             raise DataFileError(src.path, f"entry {entry} has no projection {self.plane}")
         p = planes[0]
         image = np.array(p.image, dtype=np.float32)  # a copy: the threshold must not change the source's array
-        image[image < self.threshold] = 0.0
+        apply_threshold(image, self.threshold)
         item = {"image": torch.from_numpy(image[None]), "index": index}
         if not self.labels:
             return item

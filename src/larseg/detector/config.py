@@ -15,6 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from larseg.conventions import PIXEL_THRESHOLD
+
 
 @dataclass
 class PlaneConfig:
@@ -146,7 +148,7 @@ class ResponseConfig:
     coherent_noise_rms: tuple[float, float, float] = (0.0, 0.0, 0.0)
     coherent_group_wires: int = 48
     #: Zero-suppression: pixels below this value are set to 0 (the paper: 10).
-    threshold: float = 10.0
+    threshold: float = PIXEL_THRESHOLD
     #: Pixels whose noise-free value is below this hold no true charge and are zeroed [pixel units].
     min_true_value: float = 1.0
     #: Gaussian tails are cut at this many sigma; charge sharing weights below ``min_weight`` are dropped.

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from larseg.conventions import PIXEL_THRESHOLD
 from larseg.data.dataset import PlaneDataset
 from larseg.detector.calibration import peak_pixels
 from larseg.errors import DataFileError, LarsegError
@@ -28,7 +29,7 @@ from larseg.provenance import provenance
 
 
 def sample_peaks(file: str | Path, plane: int = 2, max_events: int | None = None, track_only: bool = False,
-                 threshold: float = 10.0) -> np.ndarray:
+                 threshold: float = PIXEL_THRESHOLD) -> np.ndarray:
     """Peak-pixel values of one plane over the entries of a file (``track_only``: of truth-track pixels)."""
     if not Path(file).is_file():
         raise DataFileError(file, "no such file")

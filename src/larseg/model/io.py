@@ -1,16 +1,29 @@
-"""Checkpoint files: atomic writing, checked reading, and loading a trained network.
+"""Checkpoint files: atomic writing, safe and checked reading, and the bare network of a checkpoint.
 
 A checkpoint is a ``torch.save`` dict with at least ``format`` (``larseg-checkpoint``),
 ``task`` (``segment`` or ``classify``), ``model`` (state dict), ``model_config`` (YAML),
-``provenance`` (larseg version, git commit) and, for training runs, the optimiser,
-scheduler, counters, RNG states and training config (see :mod:`larseg.train.loop`).
+``provenance`` (larseg version, git commit), ``weights_sha256`` and, for training runs,
+the optimiser, scheduler, counters, RNG states, training config and input contract
+(see :mod:`larseg.train.loop`). Everything in it is tensors and plain data (numbers,
+strings, lists, dicts): no Python objects.
+
+Reading a checkpoint never runs code from it (docs/security.md):
+
+1. the file's zip container is checked entry by entry against its CRC-32s, so a
+   damaged file is refused before anything is unpickled;
+2. it is unpickled with ``torch.load(weights_only=True)``, which refuses every
+   Python global other than tensors and plain containers: a pickle payload is
+   refused with a one-line error instead of running;
+3. the weights are checked against ``weights_sha256``, recorded when it was written.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import pickle
 import zipfile
+import zlib
 from pathlib import Path
 
 import torch
@@ -34,11 +47,42 @@ def _version_tuple(text: str) -> tuple[int, ...]:
     return tuple(parts)
 
 
+def weights_sha256(state: dict) -> str:
+    """sha256 over a state dict's names, dtypes, shapes and values (what ``weights_sha256`` records)."""
+    h = hashlib.sha256()
+    for name in sorted(state):
+        t = state[name]
+        if not isinstance(t, torch.Tensor):
+            continue
+        t = t.detach().cpu().contiguous()
+        h.update(f"{name}|{t.dtype}|{tuple(t.shape)}|".encode())
+        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    return h.hexdigest()
+
+
 def save_atomic(obj: dict, path: str | Path) -> Path:
-    """``torch.save`` to a temporary file beside ``path``, then rename: a reader never sees half a file."""
+    """``torch.save`` to a temporary file beside ``path``, then rename: a reader never sees half a file.
+
+    A dict with a ``model`` state dict gets its ``weights_sha256`` recorded.
+    """
+    if isinstance(obj, dict) and isinstance(obj.get("model"), dict):
+        obj = {**obj, "weights_sha256": weights_sha256(obj["model"])}
     with atomic_open(path) as f:
         torch.save(obj, f)
     return Path(path)
+
+
+def _check_container(data: bytes, path: Path) -> None:
+    """The zip container of ``torch.save``: readable, and every entry matches its CRC-32."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            bad = z.testzip()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError, NotImplementedError,
+            zlib.error) as exc:
+        raise DataFileError(path, f"not a readable checkpoint ({first_line(exc, 120)})") from None
+    if bad is not None:
+        raise DataFileError(path, f"damaged checkpoint: entry '{bad}' does not match its CRC-32 "
+                                  "(a corrupted or truncated copy; fetch it again)")
 
 
 def read_checkpoint(path: str | Path, map_location="cpu") -> dict:
@@ -53,12 +97,29 @@ def read_checkpoint(path: str | Path, map_location="cpu") -> dict:
         raise DataFileError(path, "directory holds no best.pt or last.pt checkpoint")
     try:
         data = path.read_bytes()
-        ckpt = torch.load(io.BytesIO(data), map_location=map_location, weights_only=False)
-    except (RuntimeError, EOFError, OSError, pickle.UnpicklingError, zipfile.BadZipFile, ValueError) as exc:
+    except OSError as exc:
+        raise DataFileError(path, f"cannot read the checkpoint ({first_line(exc, 120)})") from None
+    _check_container(data, path)
+    try:
+        ckpt = torch.load(io.BytesIO(data), map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as exc:
+        refused = next((ln.strip() for ln in str(exc).splitlines() if "GLOBAL" in ln), first_line(exc, 120))
+        raise DataFileError(path, "refused: the checkpoint holds Python objects, not only weights and plain data, "
+                                  f"and larseg never runs code from a file ({refused[:160]}). If it is your own "
+                                  "checkpoint from larseg < 0.1.1, convert it with scripts/migrate_checkpoint.py"
+                            ) from None
+    except (RuntimeError, EOFError, OSError, zipfile.BadZipFile, ValueError, KeyError, TypeError,
+            AttributeError, IndexError) as exc:
         raise DataFileError(path, f"not a readable checkpoint ({first_line(exc, 120)})") from None
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
         raise DataFileError(path, "not a larseg checkpoint")
-    written_by = ckpt.get("provenance", {}).get("larseg_version", "0")
+    if not isinstance(ckpt.get("model"), dict):
+        raise DataFileError(path, "checkpoint holds no weights ('model')")
+    recorded = ckpt.get("weights_sha256")
+    if recorded is not None and recorded != weights_sha256(ckpt["model"]):
+        raise DataFileError(path, "damaged checkpoint: its weights do not match their recorded sha256")
+    prov = ckpt.get("provenance")
+    written_by = prov.get("larseg_version", "0") if isinstance(prov, dict) else "0"
     if _version_tuple(written_by) > _version_tuple(__version__):
         raise DataFileError(path, f"written by larseg {written_by}, newer than this larseg {__version__}; "
                                   "upgrade larseg to read it")

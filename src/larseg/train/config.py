@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from larseg.conventions import PIXEL_THRESHOLD
+
 
 @dataclass
 class AugmentConfig:
@@ -53,7 +55,7 @@ class TrainConfig:
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     #: Wire plane trained on (2 = Y, the collection plane) and the pixel threshold applied on load.
     plane: int = 2
-    threshold: float = 10.0
+    threshold: float = PIXEL_THRESHOLD
     #: Validation images used (0: all) and their batch size.
     val_max_images: int = 0
     val_batch: int = 4

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from larseg.conventions import PARTICLE_PDGS, pdg_to_class
+from larseg.conventions import PARTICLE_PDGS, PIXEL_THRESHOLD, pdg_to_class
 from larseg.data.dataset import PlaneDataset
 from larseg.errors import DataFileError, LarsegError
 from larseg.train.config import AugmentConfig
@@ -87,7 +87,7 @@ class SegmentationData(Dataset):
     main process as one line even from a DataLoader worker (the loop raises them).
     """
 
-    def __init__(self, files, plane: int = 2, threshold: float = 10.0, augment: AugmentConfig | None = None,
+    def __init__(self, files, plane: int = 2, threshold: float = PIXEL_THRESHOLD, augment: AugmentConfig | None = None,
                  seed: int = 0, multiple: int = 1):
         self.base = PlaneDataset(files, plane=plane, threshold=threshold)
         self.augment = augment or AugmentConfig()
@@ -109,7 +109,7 @@ class SegmentationData(Dataset):
 class ParticleData(Dataset):
     """Single-particle images with the class of their primary particle (e-, gamma, mu-, pi-, p)."""
 
-    def __init__(self, files, plane: int = 2, threshold: float = 10.0, augment: AugmentConfig | None = None,
+    def __init__(self, files, plane: int = 2, threshold: float = PIXEL_THRESHOLD, augment: AugmentConfig | None = None,
                  seed: int = 0, multiple: int = 1):
         self.base = PlaneDataset(files, plane=plane, threshold=threshold, labels=False)
         self.augment = augment or AugmentConfig()

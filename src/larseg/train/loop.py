@@ -162,15 +162,20 @@ def build_optimizer(params, tcfg: TrainConfig) -> torch.optim.Optimizer:
 
 
 def _rng_state() -> dict:
-    state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+    """The RNG states as tensors and plain data, so that the checkpoint loads with ``weights_only=True``."""
+    name, keys, pos, has_gauss, gauss = np.random.get_state()
+    numpy_state = [name, [int(k) for k in keys], int(pos), int(has_gauss), float(gauss)]
+    state = {"python": random.getstate(), "numpy": numpy_state, "torch": torch.get_rng_state()}
     if torch.cuda.is_available():
         state["cuda"] = torch.cuda.get_rng_state_all()
     return state
 
 
 def _set_rng_state(state: dict) -> None:
-    random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
+    py = state["python"]
+    random.setstate((py[0], tuple(py[1]), py[2]))
+    name, keys, pos, has_gauss, gauss = state["numpy"]
+    np.random.set_state((name, np.asarray(keys, dtype=np.uint32), int(pos), int(has_gauss), float(gauss)))
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
         with contextlib.suppress(Exception):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from larseg import config as cfg
+from larseg.conventions import apply_threshold
 from larseg.data.larcv3 import Larcv3File
 from larseg.data.products import planes_from_event
 from larseg.errors import LarsegError
@@ -29,7 +30,7 @@ def load_entry(file, entry: int, plane: int, threshold: float):
     f = Larcv3File(file)
     ev = f.read(entry)
     p = _plane(planes_from_event(ev), plane, file)
-    image = np.where(p.image >= threshold, p.image, 0).astype(np.float32)
+    image = apply_threshold(p.image.astype(np.float32), threshold)
     return f, ev, p, image
 
 

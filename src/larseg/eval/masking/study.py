@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from larseg.conventions import PIXEL_THRESHOLD
 from larseg.errors import DataFileError, LarsegError
 from larseg.eval.evaluate import sample_name
 from larseg.eval.io import load_model_info
@@ -37,8 +38,8 @@ def _muon_end(f, ev, p) -> tuple[float, float]:
     return project_to_window(decay_point(ev.particle["truth"]), p.meta, file_detector_config(f))
 
 
-def find_michel_entry(file, plane: int = 2, threshold: float = 10.0, lengths=(5, 10, 20, 40), start_px: float = 6.0,
-                      limit: int = 100) -> int:
+def find_michel_entry(file, plane: int = 2, threshold: float = PIXEL_THRESHOLD, lengths=(5, 10, 20, 40),
+                      start_px: float = 6.0, limit: int = 100) -> int:
     """The first entry (of at most ``limit``) where every preset case has pixels."""
     n = min(count_entries(file), limit)
     for k in range(n):
