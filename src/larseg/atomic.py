@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 from collections.abc import Iterator
@@ -18,19 +19,40 @@ def _umask() -> int:
     return mask
 
 
+#: errors of the place written to, not of larseg: reported as one line, the old file kept
+WRITE_ERRNOS = {errno.ENOSPC: "no space left on the device", errno.EROFS: "read-only file system",
+                errno.EACCES: "permission denied", errno.EPERM: "operation not permitted",
+                errno.EDQUOT: "disk quota exceeded", errno.EIO: "input/output error",
+                errno.ENOTDIR: "a parent is not a directory", errno.EISDIR: "is a directory"}
+
+
+def write_error(path: str | Path, exc: OSError, kept: bool = True) -> DataFileError:
+    """A one-line error for an OS error while writing ``path`` (``kept``: an existing file there is untouched)."""
+    what = WRITE_ERRNOS.get(exc.errno or 0, os.strerror(exc.errno) if exc.errno else str(exc))
+    note = "; nothing was written there" + (" and the old file is kept" if kept and Path(path).exists() else "")
+    return DataFileError(path, f"cannot write: {what}{note}")
+
+
 @contextmanager
 def atomic_open(path: str | Path, mode: str = "wb", make_dirs: bool = True) -> Iterator[IO]:
     """Open a temporary file beside ``path`` for writing; on success fsync and rename it to ``path``.
 
-    On an exception the temporary file is removed and ``path`` is untouched.
-    ``make_dirs=False`` reports a missing directory as a one-line ``DataFileError``.
+    On an exception the temporary file is removed and ``path`` is untouched. A full
+    disk, a read-only file system or a missing permission becomes a one-line
+    ``DataFileError`` (:func:`write_error`). ``make_dirs=False`` reports a missing
+    directory as a one-line ``DataFileError``.
     """
     path = Path(path)
-    if make_dirs:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    elif not path.parent.exists():
-        raise DataFileError(path, f"directory {path.parent} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    if path.is_dir():
+        raise DataFileError(path, "is a directory; give a file name to write")
+    try:
+        if make_dirs:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        elif not path.parent.exists():
+            raise DataFileError(path, f"directory {path.parent} does not exist")
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise write_error(path, exc) from None
     try:
         with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as f:
             yield f
@@ -38,7 +60,9 @@ def atomic_open(path: str | Path, mode: str = "wb", make_dirs: bool = True) -> I
             os.fsync(f.fileno())
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         if os.path.exists(tmp):
             os.unlink(tmp)
+        if isinstance(exc, OSError) and exc.errno in WRITE_ERRNOS:
+            raise write_error(path, exc) from None
         raise

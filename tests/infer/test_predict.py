@@ -7,7 +7,7 @@ import sys
 
 import numpy as np
 import pytest
-from infer_helpers import track_image
+from infer_helpers import save_checkpoint, tiny_model, track_image
 
 import larseg
 from larseg.data.arrays import save_npz
@@ -249,3 +249,25 @@ def test_sparse_model_predicts_whole_events_without_tiles(capsys, tmp_path, samp
     ev = f.read(2)
     np.testing.assert_allclose(ev.sparse2d["score_shower"][2].dense()[charged], scores[2][charged], atol=1e-5)
     assert len(ev.sparse2d["prediction"][2].index) == charged.sum()
+
+
+def test_the_output_is_never_an_input(tmp_path, tiny_ckpt, sample):
+    path, _ = sample
+    before = path.read_bytes()
+    with pytest.raises(DataFileError, match="is also an input"):
+        predict_files(larseg.load_model(tiny_ckpt), [path], path, overwrite=True)
+    assert path.read_bytes() == before
+
+
+def test_nan_weights_are_refused(capsys, tmp_path):
+    import torch
+
+    model = tiny_model()
+    with torch.no_grad():
+        next(iter(model.parameters()))[0] = float("nan")
+    ckpt = save_checkpoint(model, tmp_path / "nan.pt")
+    with pytest.raises(DataFileError, match="NaN/inf values"):
+        larseg.load_model(ckpt)
+    np.save(tmp_path / "x.npy", np.zeros((8, 8), np.float32))
+    code, _, stderr = run_cli(capsys, "predict", ckpt, tmp_path / "x.npy", "-o", tmp_path / "o.h5")
+    assert code == 2 and "NaN/inf values" in stderr and len(stderr.strip().splitlines()) == 1

@@ -75,6 +75,7 @@ class PlaneDataset(Dataset):
             return self._source_item(f, entry, index)
         wire = self._projection(f.sparse2d(WIRE, entry, self.plane), f, WIRE)
         image = wire.dense()
+        _check_finite(image, f.path, entry)
         apply_threshold(image, self.threshold)
         item = {"image": torch.from_numpy(image[None].copy()), "index": index}
         if not self.labels:
@@ -107,6 +108,7 @@ class PlaneDataset(Dataset):
             raise DataFileError(src.path, f"entry {entry} has no projection {self.plane}")
         p = planes[0]
         image = np.array(p.image, dtype=np.float32)  # a copy: the threshold must not change the source's array
+        _check_finite(image, src.path, entry)
         apply_threshold(image, self.threshold)
         item = {"image": torch.from_numpy(image[None]), "index": index}
         if not self.labels:
@@ -128,3 +130,10 @@ def _open(path: str | Path):
     if p.is_file() and sniff(p) in ("root", "npy", "npz"):
         return open_input(p)
     return Larcv3File(p)
+
+
+def _check_finite(image: np.ndarray, path, entry: int) -> None:
+    """NaN/inf pixels are refused here, as ``predict`` refuses them (they would poison metrics and training)."""
+    bad = int(image.size - np.count_nonzero(np.isfinite(image)))
+    if bad:
+        raise DataFileError(path, f"entry {entry}: {bad} NaN/inf pixels")

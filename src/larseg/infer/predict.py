@@ -26,12 +26,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import h5py
 import numpy as np
 import yaml
 
 from larseg.config import to_yaml
 from larseg.data.larcv3 import Event, Larcv3Writer, SparseImage, sparse_from_dense
+from larseg.data.resume import check_same_settings, not_resumable, partial_metadata
 from larseg.data.sources import open_input
 from larseg.errors import DataFileError
 from larseg.model.predictor import DEFAULT_OVERLAP, DEFAULT_TILE, MODES, Predictor
@@ -100,6 +100,9 @@ def predict_files(segmenter: Predictor, inputs: Sequence[str | Path], output: st
     output = Path(output)
     if output.suffix.lower() not in (".h5", ".hdf5"):
         raise DataFileError(output, "output must be an HDF5 file (.h5)")
+    same = [p for p in inputs if Path(p).resolve() == output.resolve()]
+    if same:
+        raise DataFileError(output, "is also an input: choose another output file (the input is kept as it is)")
     sources = [open_input(p, producer) for p in inputs]
     total = sum(s.n_entries for s in sources)
     threshold = segmenter.threshold
@@ -182,17 +185,10 @@ def _predict_entry(segmenter: Predictor, source, entry: int, planes, mode: str, 
 
 
 def _check_resumable(partial: Path, settings: dict) -> None:
-    try:
-        with h5py.File(partial, "r") as f:
-            text = f.attrs.get("larseg_predict")
-    except OSError:
-        raise DataFileError(partial, "cannot resume: not a readable HDF5 file (delete it to start again)") from None
-    if text is None:
-        raise DataFileError(partial, "cannot resume: not written by 'larseg predict' (delete it to start again)")
-    if isinstance(text, bytes):
-        text = text.decode()
-    before = yaml.safe_load(text) or {}
-    for key, value in settings.items():
-        if key != "model" and before.get(key) != value:  # the model is compared by content (model_sha256)
-            raise DataFileError(partial, f"cannot resume: it was written with {key} = {before.get(key)!r}, "
-                                         f"not {value!r} (same settings needed, or delete it to start again)")
+    meta, _ = partial_metadata(partial)
+    if "larseg_predict" not in meta:
+        raise not_resumable(partial, "predict")
+    before = yaml.safe_load(meta["larseg_predict"]) or {}
+    # the model is compared by content (model_sha256), not by where it lies
+    check_same_settings(partial, {k: v for k, v in before.items() if k != "model"},
+                        {k: v for k, v in settings.items() if k != "model"})

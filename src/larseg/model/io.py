@@ -67,8 +67,10 @@ def save_atomic(obj: dict, path: str | Path) -> Path:
     """
     if isinstance(obj, dict) and isinstance(obj.get("model"), dict):
         obj = {**obj, "weights_sha256": weights_sha256(obj["model"])}
+    buf = io.BytesIO()  # serialised in memory first: a full disk is then an OSError of the write, one line
+    torch.save(obj, buf)
     with atomic_open(path) as f:
-        torch.save(obj, f)
+        f.write(buf.getbuffer())
     return Path(path)
 
 
@@ -133,11 +135,21 @@ def checkpoint_model_config(ckpt: dict, path: str | Path = "<checkpoint>") -> Mo
         raise DataFileError(path, "checkpoint has no model config") from None
 
 
+def check_finite_weights(state: dict, path: str | Path = "<checkpoint>") -> None:
+    """Refuse weights holding NaN or infinite values (they would give NaN scores for every pixel)."""
+    bad = [name for name, t in state.items()
+           if isinstance(t, torch.Tensor) and t.is_floating_point() and not bool(torch.isfinite(t).all())]
+    if bad:
+        raise DataFileError(path, f"{len(bad)} weight tensor(s) hold NaN/inf values (first: {bad[0]}); "
+                                  "the network cannot be used")
+
+
 def network_from_checkpoint(ckpt: dict, path: str | Path = "<checkpoint>") -> nn.Module:
     """The per-pixel network of a checked checkpoint (:func:`read_checkpoint`), on the CPU, in eval mode."""
     if ckpt.get("task", "segment") != "segment":
         raise DataFileError(path, f"a {ckpt.get('task')} checkpoint (from 'larseg pretrain'), not a U-ResNet")
     cfg = checkpoint_model_config(ckpt, path)
+    check_finite_weights(ckpt["model"], path)
     model = build_model(cfg)
     try:
         model.load_state_dict(ckpt["model"])

@@ -28,8 +28,7 @@ from torch import nn
 from larseg.config import from_yaml
 from larseg.errors import DataFileError, LarsegError
 from larseg.model.device import resolve_device
-from larseg.model.io import checkpoint_model_config, read_checkpoint, save_atomic
-from larseg.model.registry import build_model
+from larseg.model.io import checkpoint_model_config, network_from_checkpoint, read_checkpoint, save_atomic
 from larseg.train.config import TrainConfig
 from larseg.train.data import SegmentationData
 
@@ -117,8 +116,7 @@ def recalibrate_checkpoint(checkpoint, files: Sequence, output, batches: int = 6
     cfg = checkpoint_model_config(ckpt, checkpoint)
     tcfg = from_yaml(TrainConfig, ckpt["training_config"], f"{checkpoint} (training config)") \
         if "training_config" in ckpt else TrainConfig()
-    model = build_model(cfg)
-    model.load_state_dict(ckpt["model"])
+    model = network_from_checkpoint(ckpt, checkpoint)
     if not batchnorm_layers(model):
         raise LarsegError(f"{checkpoint}: model preset '{cfg.name}' has no BatchNorm layers (norm: {cfg.norm})")
     plane = tcfg.plane if plane is None else plane
