@@ -27,7 +27,6 @@ Pixel sizes are unknown for plain arrays: their :class:`ImageMeta` has
 from __future__ import annotations
 
 import re
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -95,7 +94,7 @@ class ArrayFile:
             if "allow_pickle" in str(exc) or "Object arrays" in str(exc) or "Python objects" in str(exc):
                 raise DataFileError(self.path, "holds pickled Python objects; only numeric arrays are read") from None
             raise DataFileError(self.path, f"not a readable .npy file ({first_line(exc)})") from None
-        except OSError as exc:
+        except Exception as exc:  # damaged headers: numpy's parser raises SyntaxError, OSError ...
             raise DataFileError(self.path, f"not a readable .npy file ({first_line(exc)})") from None
         if not isinstance(arr, np.ndarray):
             raise DataFileError(self.path, "not a .npy array")
@@ -104,7 +103,7 @@ class ArrayFile:
     def _load_npz(self) -> dict[int, np.ndarray]:
         try:
             npz = np.load(self.path, allow_pickle=False)
-        except (ValueError, OSError, zipfile.BadZipFile) as exc:
+        except Exception as exc:  # damaged archives: zipfile, zlib, struct ...
             raise DataFileError(self.path, f"not a readable .npz file ({first_line(exc)})") from None
         if not hasattr(npz, "files"):
             raise DataFileError(self.path, "not a .npz archive")
@@ -164,7 +163,7 @@ class ArrayFile:
                 raise DataFileError(self.path, f"array '{key}' holds pickled Python objects; only numeric "
                                                "arrays are read") from None
             raise DataFileError(self.path, f"array '{key}' is not readable ({first_line(exc)})") from None
-        except (OSError, zipfile.BadZipFile, EOFError) as exc:
+        except Exception as exc:  # damaged members: zlib, zipfile, numpy's header parser (SyntaxError) ...
             raise DataFileError(self.path, f"array '{key}' is not readable ({first_line(exc)})") from None
         _check_numeric(self.path, key, arr)
         return arr

@@ -23,6 +23,7 @@ and :func:`sparse_from_dense` convert.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -239,7 +240,10 @@ class Larcv3Writer:
 
     With ``resume=True`` an existing ``.partial`` file is reopened: tables are
     cut back to the last complete event and writing continues from there
-    (:attr:`n_entries` tells how many events it already holds).
+    (:attr:`n_entries` tells how many events it already holds), and ``metadata``
+    replaces the recorded attributes. The writer does not judge whether the new
+    events belong with the old ones: callers check that first, reading the
+    partial file only (:mod:`larseg.data.resume`).
     """
 
     def __init__(self, path: str | Path, metadata: dict[str, str] | None = None, *, resume: bool = False,
@@ -428,6 +432,30 @@ def _truncate_product(group: h5py.Group, product_type: str, n_entries: int) -> N
 # --- reading
 
 
+#: the largest image read from a file: sides up to 32768 and 2**26 pixels (268 MB as float32); MicroBooNE's
+#: widest plane has 3456 wires and a readout 9600 ticks (33 M pixels), its images 3456 x 1008
+MAX_SIDE, MAX_PIXELS = 1 << 15, 1 << 26
+
+#: what h5py and numpy raise on damaged or malformed files
+_READ_ERRORS = (OSError, KeyError, ValueError, TypeError, IndexError, RuntimeError, AttributeError, OverflowError)
+
+
+def _guarded(method):
+    """Errors of the HDF5 library or of malformed tables become one-line DataFileErrors naming the file."""
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except DataFileError:
+            raise
+        except _READ_ERRORS as exc:
+            raise DataFileError(self.path, f"damaged or malformed larcv3 file ({type(exc).__name__}: "
+                                           f"{first_line(exc, 120)})") from None
+
+    return wrapper
+
+
 class Larcv3File:
     """Random access to the entries of a larcv3-layout file.
 
@@ -436,6 +464,7 @@ class Larcv3File:
     worker gets its own handle).
     """
 
+    @_guarded
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self._file: h5py.File | None = None
@@ -491,9 +520,11 @@ class Larcv3File:
         return self.n_entries
 
     @property
+    @_guarded
     def metadata(self) -> dict[str, str]:
         return {k: (v.decode() if isinstance(v, bytes) else str(v)) for k, v in self._handle().attrs.items()}
 
+    @_guarded
     def event_id(self, entry: int) -> tuple[int, int, int]:
         self._check_entry(entry)
         r = self._event_ids[entry]
@@ -540,7 +571,14 @@ class Larcv3File:
         return group, int(row["first"]), int(row["N"])
 
     def _metas(self, group: h5py.Group, first: int, n: int) -> list[ImageMeta]:
-        return [ImageMeta.from_record(r) for r in self._read(group["image_meta"], first, n, f"{group.name}/image_meta")]
+        rows = self._read(group["image_meta"], first, n, f"{group.name}/image_meta")
+        metas = [ImageMeta.from_record(r) for r in rows]
+        for m in metas:
+            if not (0 < m.shape[0] <= MAX_SIDE and 0 < m.shape[1] <= MAX_SIDE and m.n_pixels <= MAX_PIXELS):
+                raise DataFileError(self.path, f"image of {m.shape[0]} x {m.shape[1]} pixels in {group.name} "
+                                               f"(projection {m.projection_id}): sides must be 1..{MAX_SIDE} and "
+                                               f"the image at most {MAX_PIXELS} pixels")
+        return metas
 
     def _voxels(self, group: h5py.Group, first: int, n: int, meta: ImageMeta) -> tuple[np.ndarray, np.ndarray]:
         vox = self._read(group["voxels"], first, n, f"{group.name}/voxels")
@@ -552,6 +590,7 @@ class Larcv3File:
 
     # -- products
 
+    @_guarded
     def sparse2d(self, producer: str, entry: int, projection: int | None = None) -> list[SparseImage]:
         """The sparse images of every projection of ``entry`` (or only of ``projection``)."""
         group, first, n = self._extent("sparse2d", producer, entry)
@@ -565,6 +604,7 @@ class Larcv3File:
             out.append(SparseImage(meta, idx, val))
         return out
 
+    @_guarded
     def cluster2d(self, producer: str, entry: int, projection: int | None = None) -> list[ClusterSet]:
         """The cluster sets of every projection of ``entry`` (or only of ``projection``)."""
         group, first, n = self._extent("cluster2d", producer, entry)
@@ -583,10 +623,12 @@ class Larcv3File:
             out.append(ClusterSet(meta, clusters))
         return out
 
+    @_guarded
     def particles(self, producer: str, entry: int) -> np.ndarray:
         group, first, n = self._extent("particle", producer, entry)
         return self._read(group["particles"], first, n, f"{group.name}/particles")
 
+    @_guarded
     def read(self, entry: int) -> Event:
         """Every product of ``entry``."""
         run, subrun, event = self.event_id(entry)

@@ -134,9 +134,14 @@ class LarcvRootFile:
             raise DataFileError(self.path, f"no image2d producer '{producer}' (has: {', '.join(self.producers)}); "
                                            "choose one with --producer")
         self.producer = producer
-        self._tree = self._file[f"image2d_{producer}_tree"]
-        self.n_entries = int(self._tree.num_entries)
-        self._keys = self._find_leaves()
+        try:
+            self._tree = self._file[f"image2d_{producer}_tree"]
+            self.n_entries = int(self._tree.num_entries)
+            self._keys = self._find_leaves()
+        except DataFileError:
+            raise
+        except Exception as exc:  # damaged compression blocks or streamers: zlib, uproot, struct errors
+            raise DataFileError(self.path, f"cannot read image2d_{producer}_tree ({first_line(exc)})") from None
         self._particle_tree = None
         self._cache: tuple[int, dict] | None = None
 
@@ -205,14 +210,19 @@ class LarcvRootFile:
         tname = f"particle_{producer}_tree"
         if tname not in names:
             raise DataFileError(self.path, f"no {tname}")
-        tree = self._file[tname]
-        keys = {}
-        for key in tree.keys(recursive=True):
-            last = key.rsplit("/", 1)[-1]
-            for field in ("pdg", "energy_init"):
-                if last.endswith(f"._{field}") and "parent" not in last and "ancestor" not in last:
-                    keys[field] = key
-        if len(keys) != 2:
-            raise DataFileError(self.path, f"{tname} has no _part_v._pdg / _energy_init leaves")
-        arrays = tree.arrays(list(keys.values()), entry_start=entry, entry_stop=entry + 1, library="np")
-        return {f: np.asarray(arrays[k][0]) for f, k in keys.items()}
+        try:
+            tree = self._file[tname]
+            keys = {}
+            for key in tree.keys(recursive=True):
+                last = key.rsplit("/", 1)[-1]
+                for field in ("pdg", "energy_init"):
+                    if last.endswith(f"._{field}") and "parent" not in last and "ancestor" not in last:
+                        keys[field] = key
+            if len(keys) != 2:
+                raise DataFileError(self.path, f"{tname} has no _part_v._pdg / _energy_init leaves")
+            arrays = tree.arrays(list(keys.values()), entry_start=entry, entry_stop=entry + 1, library="np")
+            return {f: np.asarray(arrays[k][0]) for f, k in keys.items()}
+        except DataFileError:
+            raise
+        except Exception as exc:  # damaged baskets: zlib, uproot, struct errors
+            raise DataFileError(self.path, f"entry {entry}: cannot read {tname} ({first_line(exc)})") from None
