@@ -66,3 +66,30 @@ def atomic_open(path: str | Path, mode: str = "wb", make_dirs: bool = True) -> I
         if isinstance(exc, OSError) and exc.errno in WRITE_ERRNOS:
             raise write_error(path, exc) from None
         raise
+
+
+def output_dir(path: str | Path) -> Path:
+    """The output directory ``path``, created if needed; a one-line error if it is a file or cannot be made."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise DataFileError(path, "exists and is not a directory; choose a directory for the output")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise write_error(path, exc) from None
+    return path
+
+
+#: figure formats larseg writes (by file suffix)
+FIGURE_FORMATS = ("png", "pdf", "svg", "jpg", "jpeg")
+
+
+def save_figure(fig, path: str | Path, dpi: int = 100) -> Path:
+    """Save a matplotlib figure atomically; the suffix picks the format and must be a figure format."""
+    path = Path(path)
+    fmt = path.suffix.lstrip(".").lower()
+    if fmt not in FIGURE_FORMATS:
+        raise DataFileError(path, f"a figure file must end in .{', .'.join(FIGURE_FORMATS)}")
+    with atomic_open(path, "wb") as f:
+        fig.savefig(f, format=fmt, dpi=dpi)
+    return path

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from larseg.atomic import output_dir
 from larseg.errors import DataFileError
 from larseg.eval.evaluate import count_entries, evaluate_file, sample_keys
 from larseg.eval.io import load_model_info, write_json, write_text_atomic
@@ -42,7 +43,7 @@ def data_sim_study(model, file_sim: str | Path, file_datalike: str | Path, out: 
         if not Path(f).is_file():
             raise DataFileError(f, "no such file")
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    output_dir(out)
     info = load_model_info(model, plane)
     files = [Path(file_sim), Path(file_datalike)]
     keys = sample_keys(files)

@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from larseg.atomic import output_dir
 from larseg.conventions import CLASSES
 from larseg.data.dataset import PlaneDataset
 from larseg.data.products import NEUTRINO, TRUTH
@@ -241,7 +242,7 @@ def evaluate_file(model, path: str | Path, out_dir: str | Path, *, key: str | No
         "model": {"source": info.source, "fingerprint": info.fingerprint}, "provenance": provenance(),
         "data_provenance": {k: v for k, v in f.metadata.items() if k != "larseg_config"},
     }
-    out_dir.mkdir(parents=True, exist_ok=True)
+    output_dir(out_dir)
     write_jsonl(out_dir / EVENTS_FILE, records)
     write_json(summary_path, summary)
     records = read_jsonl(out_dir / EVENTS_FILE)  # the same JSON-clean form a reused result has
@@ -304,7 +305,7 @@ def evaluate(model, files: Sequence[str | Path], out: str | Path, *, plane: int 
             raise DataFileError(fpath, "no such file")
     check_inputs(files)
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    output_dir(out)
     info = model if isinstance(model, ModelInfo) else load_model_info(model, plane, threshold)
     keys = sample_keys(files)
     total = sum(min(count_entries(fp), max_events) if max_events is not None else count_entries(fp) for fp in files)

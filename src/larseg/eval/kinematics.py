@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from larseg.atomic import output_dir
 from larseg.errors import LarsegError
 from larseg.eval.evaluate import load_sample_results
 from larseg.eval.io import nan_if_none, write_json, write_text_atomic
@@ -102,7 +103,7 @@ def kinematics_study(results_dir: str | Path, out: str | Path | None = None,
     results = {r.sample: r for r in load_sample_results(results_dir)}
     results.update({r.key: r for r in results.values()})
     out = Path(out) if out else Path(results_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    output_dir(out)
     drawn, skipped, rows = [], [], []
     letters = "abcdefghijklmnopqrstuvwxyz"
     for text in panels:

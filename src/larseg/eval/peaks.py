@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from larseg.atomic import output_dir
 from larseg.conventions import PIXEL_THRESHOLD
 from larseg.data.dataset import PlaneDataset
 from larseg.detector.calibration import peak_pixels
@@ -110,7 +111,7 @@ def peaks_study(file_a: str | Path, file_b: str | Path, out: str | Path, *, plan
     if high <= low or bin_width <= 0:
         raise LarsegError("--range must be low,high with high > low, and --bin-width positive")
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    output_dir(out)
     va = sample_peaks(file_a, plane, max_events, track_only)
     vb = sample_peaks(file_b, plane, max_events, track_only)
     for f, v in ((file_a, va), (file_b, vb)):

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from contextlib import nullcontext
 from pathlib import Path
 
+from larseg.atomic import output_dir
 from larseg.errors import DataFileError, LarsegError
 from larseg.eval.evaluate import count_entries, evaluate_file, sample_name
 from larseg.eval.io import load_model_info, write_json, write_text_atomic
@@ -43,7 +44,7 @@ def scaling_study(model, file: str | Path, out: str | Path, factors: Sequence[fl
     if not Path(file).is_file():
         raise DataFileError(file, "no such file")
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    output_dir(out)
     info = load_model_info(model, plane)
     factors = sorted({float(f) for f in factors})
     if not factors or any(f <= 0 for f in factors):

@@ -10,11 +10,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import yaml
 
 from larseg import detector
 from larseg.config import provenance_yaml
 from larseg.data.larcv3 import ImageMeta, Larcv3File, Larcv3Writer
 from larseg.data.products import EntryTruth, PlaneImage, neutrino_record, to_event
+from larseg.data.resume import check_same_settings, not_resumable, partial_metadata
 from larseg.errors import DataFileError, LarsegError
 from larseg.physics import transport
 from larseg.physics.generators import Interaction, generate
@@ -142,6 +144,40 @@ def file_metadata(config: SimulationConfig, seed: int, n_events: int, shard: tup
     return meta
 
 
+def resume_settings(metadata: dict[str, str]) -> dict:
+    """What a resumed run must share with its partial file, from a file's :func:`file_metadata`.
+
+    The seed, preset, crop/full-event mode, shard, larseg version and the whole
+    resolved config (generator, physics, detector: after ``--set``) decide the bytes
+    of every event. The event count only decides which events a shard holds:
+    event ``k`` depends on ``(config, seed, k)`` alone, so an unsharded run may be
+    resumed with another ``-n`` (its first events are the same), a sharded one not.
+    The config's description and the git commit are not compared.
+    """
+    config = yaml.safe_load(metadata["larseg_config"]) or {}
+    config.pop("description", None)
+    shard = metadata.get("shard", "0/1")
+    settings = {"seed": int(metadata["seed"]), "preset": metadata.get("larseg_sample"),
+                "mode": "crop" if config.get("crop", True) else "full-event", "shard": shard}
+    if shard != "0/1":
+        settings["events"] = int(metadata["n_events_total"])
+    settings["larseg_version"] = metadata.get("larseg_version")
+    return {**settings, **{k: v for k, v in config.items() if k not in settings}}
+
+
+def check_resumable(partial: Path, metadata: dict[str, str], n_wanted: int) -> None:
+    """Refuse to continue ``partial`` unless it was written with the same settings (see :func:`resume_settings`)
+    and holds at most ``n_wanted`` events. Only reads the file."""
+    before, done = partial_metadata(partial)
+    try:
+        recorded = resume_settings(before)
+    except (KeyError, ValueError, AttributeError, yaml.YAMLError):  # not the metadata of file_metadata()
+        raise not_resumable(partial, "simulate") from None
+    check_same_settings(partial, recorded, resume_settings(metadata))
+    if done > n_wanted:
+        raise DataFileError(partial, f"holds {done} events, more than the {n_wanted} asked for")
+
+
 def _worker(args) -> EntryTruth:
     config, seed, index = args
     return simulate_entry(config, seed, index)
@@ -160,11 +196,12 @@ def simulate_file(config: SimulationConfig, n_events: int, path: str | Path, *, 
     if path.exists() and not overwrite:
         raise DataFileError(path, "exists already (use --overwrite to replace it)")
     indices = shard_range(n_events, shard)
-    writer = Larcv3Writer(path, file_metadata(config, seed, n_events, shard), resume=resume, overwrite=True)
+    metadata = file_metadata(config, seed, n_events, shard)
+    partial = path.with_name(path.name + ".partial")
+    if resume and partial.exists():
+        check_resumable(partial, metadata, len(indices))
+    writer = Larcv3Writer(path, metadata, resume=resume, overwrite=True)
     done = writer.n_entries
-    if done > len(indices):
-        writer.abort()
-        raise DataFileError(writer.partial, f"holds {done} events, more than the {len(indices)} asked for")
     todo = [(config, seed, k) for k in indices[done:]]
     start = time.perf_counter()
     bar = progress_factory(len(indices), done) if progress_factory else nullcontext(lambda n=1: None)

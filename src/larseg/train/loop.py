@@ -33,6 +33,7 @@ from torch.utils.data import DataLoader
 
 from larseg import config as cfgmod
 from larseg.config import to_yaml
+from larseg.data.resume import check_same_data, data_records, first_difference
 from larseg.errors import ConfigError, LarsegError
 from larseg.model.blocks import convert_batchnorm
 from larseg.model.config import ModelConfig
@@ -188,18 +189,6 @@ def _seed_all(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def _first_difference(a: dict, b: dict, prefix: str = "") -> str | None:
-    for k in sorted(set(a) | set(b)):
-        va, vb = a.get(k), b.get(k)
-        if isinstance(va, dict) and isinstance(vb, dict):
-            d = _first_difference(va, vb, f"{prefix}{k}.")
-            if d:
-                return d
-        elif va != vb:
-            return f"{prefix}{k}: {va!r} vs {vb!r}"
-    return None
-
-
 def apply_settings(model_cfg: ModelConfig, train_cfg: TrainConfig, settings: dict | None):
     """``--set`` overrides: ``model.<key>=v`` changes the model config, ``training.<key>=v`` or a bare
     ``<key>=v`` the training config (``augment.crop=256``)."""
@@ -328,6 +317,9 @@ def _run(task, train_files, val_files, out: Path, mcfg, tcfg, settings, init_enc
          device: torch.device, progress: bool, stop_after_steps, save_on_stop) -> TrainResult:
     last_path, best_path = out / "last.pt", out / "best.pt"
     ckpt = None
+    # The identity of the data files (path, entries, size, recorded sample/seed/config), kept in the
+    # checkpoint: a resumed run must read the same files in the same order (they set the batches).
+    data = data_records(train_files, val_files)
     if resume:
         if not last_path.exists():
             raise LarsegError(f"{out}: nothing to resume (no last.pt)")
@@ -345,10 +337,12 @@ def _run(task, train_files, val_files, out: Path, mcfg, tcfg, settings, init_enc
                 for key in RESUME_FREE:
                     a.pop(key, None)
                     b.pop(key, None)
-            diff = _first_difference(a, b)
+            diff = first_difference(b, a)
             if diff:
+                key, was, now = diff
                 raise LarsegError(f"{last_path}: checkpoint from {kind} preset '{theirs.name}', not '{mine.name}' "
-                                  f"({diff}); resume with the run's own settings")
+                                  f"({key}: {now!r} vs {was!r}); resume with the run's own settings")
+        check_same_data(last_path, ckpt.get("data_files"), data)
     else:
         mcfg = mcfg or cfgmod.load_preset("model", "paper")
         tcfg = tcfg or cfgmod.load_preset("training", "paper")
@@ -427,7 +421,7 @@ def _run(task, train_files, val_files, out: Path, mcfg, tcfg, settings, init_enc
             "data_order": {"seed": tcfg.seed, "epoch": epoch, "batch": batch_in_epoch,
                            "batches_per_epoch": bpe},
             "model_config": to_yaml(mcfg), "training_config": to_yaml(tcfg), "provenance": provenance(),
-            "input_contract": contract.as_dict(),
+            "input_contract": contract.as_dict(), "data_files": data,
             "world_size": info.world_size, "metric": task.metric,
         }
 

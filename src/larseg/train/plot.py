@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from larseg.atomic import save_figure
 from larseg.errors import DataFileError
 from larseg.train.logs import TRAIN_CSV, VAL_CSV, read_csv
 
@@ -80,7 +81,7 @@ def plot_training(run_dir: str | Path, output: str | Path | None = None, window:
     axes[1].set_xlabel("epoch")
     fig.tight_layout()
     output = Path(output) if output else run_dir / "training.png"
-    output.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(output, dpi=120)
-    plt.close(fig)
-    return output
+    try:
+        return save_figure(fig, output, 120)
+    finally:
+        plt.close(fig)

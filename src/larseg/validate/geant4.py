@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from larseg.atomic import save_figure
 from larseg.errors import DataFileError
 from larseg.physics import PhysicsConfig, transport
 from larseg.physics import constants as C
@@ -227,7 +228,7 @@ def _figure(g4: MuonSummary, ours: list[MuonSummary], out: Path) -> None:
     ax[2].legend()
     fig.suptitle("100 MeV mu- in liquid argon: larseg vs Geant4")
     fig.tight_layout()
-    fig.savefig(out, dpi=90)
+    save_figure(fig, out, 90)
     plt.close(fig)
 
 

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from larseg.atomic import output_dir
 from larseg.errors import LarsegError
 from larseg.eval.io import write_text_atomic
 from larseg.eval.report import _STYLE
@@ -47,7 +48,7 @@ def run_validation(out_dir: str | Path, groups: list[str] | None = None, quick: 
                    progress: Callable[[str], None] | None = None) -> list[Check]:
     """Run the comparisons of ``groups`` (default: all), write ``validate.{html,json,md}`` into ``out_dir``."""
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    output_dir(out)
     names = groups or list(GROUPS)
     unknown = [g for g in names if g not in GROUPS]
     if unknown:

@@ -39,6 +39,7 @@ import numpy as np
 
 from larseg import config as cfg
 from larseg import detector
+from larseg.atomic import save_figure
 from larseg.detector import DetectorConfig
 from larseg.detector.calibration import peak_pixels
 from larseg.simulation.pipeline import transport_entry
@@ -564,7 +565,7 @@ def _figure(kernels: dict[str, Kernel], det, info: dict, stats: dict | None, sta
                   title="numu-cc + 20 cosmics vs a real event")
         ax[2].legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(out, dpi=90)
+    save_figure(fig, out, 90)
     plt.close(fig)
 
 

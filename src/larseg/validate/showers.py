@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from larseg.atomic import save_figure
 from larseg.physics import PhysicsConfig, transport
 from larseg.physics import constants as C
 from larseg.physics.transport import mass_of
@@ -194,7 +195,7 @@ def run(out_dir: Path, quick: bool = False) -> list[Check]:
     checks.append(Check(GROUP, "trunk dE/dx, gamma 0.5 GeV (median)", round(float(np.median(g_trunk)), 3), 4.2, 0.8,
                         "MeV/cm", src, figure="showers.png", detail="from the conversion point"))
     fig.tight_layout()
-    fig.savefig(out_dir / "showers.png", dpi=90)
+    save_figure(fig, out_dir / "showers.png", 90)
     plt.close(fig)
     return checks
 

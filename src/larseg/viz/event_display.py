@@ -16,6 +16,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.colors import ListedColormap  # noqa: E402
 
+from larseg.atomic import save_figure
 from larseg.data.products import PLANE_NAMES, PlaneImage  # noqa: E402
 from larseg.physics.generators import mass  # noqa: E402
 
@@ -144,10 +145,8 @@ def _mass(pdg: int) -> float:
 
 
 def save(fig: plt.Figure, path: str | Path, dpi: int = 110) -> Path:
-    """Save atomically (temporary name, then rename)."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp" + path.suffix)
-    fig.savefig(tmp, dpi=dpi)
-    plt.close(fig)
-    tmp.replace(path)
-    return path
+    """Save atomically (temporary name, then rename); the suffix must be a figure format."""
+    try:
+        return save_figure(fig, path, dpi)
+    finally:
+        plt.close(fig)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from larseg.atomic import output_dir
 from larseg.conventions import PIXEL_THRESHOLD
 from larseg.errors import DataFileError, LarsegError
 from larseg.eval.evaluate import sample_name
@@ -69,7 +70,7 @@ def mask_study(model, file: str | Path, out: str | Path, entry: int | None = 0, 
         raise DataFileError(file, "no such file")
     info = load_model_info(model, plane)
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    output_dir(out)
     sample = sample_name(file)
     if preset not in (None, "michel"):
         raise LarsegError(f"--preset {preset!r}: the only preset is 'michel'")

@@ -1,0 +1,52 @@
+"""Writing commands check their output path first: one line, nothing overwritten that is not theirs."""
+
+from __future__ import annotations
+
+import numpy as np
+from eval_helpers import write_checkpoint, write_pulse_file
+from typer.testing import CliRunner
+
+from larseg.cli import app
+from larseg.errors import DataFileError
+
+
+def _run(*args):
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+def test_an_output_directory_that_is_a_file(tmp_path):
+    data = write_pulse_file(tmp_path / "d.h5", [np.full(10, 60.0)])
+    ckpt = write_checkpoint(tmp_path / "m.pt")
+    taken = tmp_path / "taken"
+    taken.write_text("mine")
+    for args in (("evaluate", ckpt, data, "-o", taken), ("validate", "-g", "showers", "--quick", "-o", taken)):
+        result = _run(*args)
+        assert isinstance(result.exception, DataFileError), result.output
+        assert "exists and is not a directory" in str(result.exception)
+    assert taken.read_text() == "mine"
+
+
+def test_figures_need_a_figure_suffix_and_get_their_directory(tmp_path):
+    data = write_pulse_file(tmp_path / "d.h5", [np.full(10, 60.0)])
+    result = _run("display", data, "-o", tmp_path / "new" / "sub" / "x.png")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "new" / "sub" / "x.png").stat().st_size > 1000
+    import matplotlib
+
+    from larseg.atomic import save_figure
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig = plt.figure()
+    ckpt = tmp_path / "last.pt"
+    ckpt.write_bytes(b"a checkpoint")
+    try:
+        save_figure(fig, ckpt)
+    except DataFileError as exc:
+        assert "figure file must end in" in str(exc)
+    else:
+        raise AssertionError("a .pt figure was written")
+    finally:
+        plt.close(fig)
+    assert ckpt.read_bytes() == b"a checkpoint"
