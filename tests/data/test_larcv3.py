@@ -177,18 +177,15 @@ def test_interrupted_write_leaves_no_final_file_and_resumes(tmp_path):
             raise RuntimeError("killed")
     assert not out.exists()
     partial = tmp_path / "run.h5.partial"
-    assert partial.exists()
-    # Simulate a crash mid-event: products of a 4th event flushed, its event id not.
-    with h5py.File(partial, "a") as f:
-        vox = f["Data/sparse2d_wire_group/voxels"]
-        vox.resize((vox.shape[0] + 7,))
-        ext = f["Data/sparse2d_wire_group/extents"]
-        ext.resize((ext.shape[0] + 1,))
+    assert partial.is_dir() and len(list(partial.glob("seg-*.h5"))) == 3
+    # a crash while the 4th event's segment was being written: a half-written temporary file
+    (partial / ".seg-00000003.tmp").write_bytes(b"\x89HDF half of a segment")
     w = Larcv3Writer(out, resume=True)
     assert w.n_entries == 3
     for ev in events[3:]:
         w.write(ev)
     w.close()
+    assert not partial.exists()
     ref = tmp_path / "ref.h5"
     with Larcv3Writer(ref) as w2:
         for ev in events:
@@ -200,6 +197,7 @@ def test_interrupted_write_leaves_no_final_file_and_resumes(tmp_path):
         np.testing.assert_array_equal(x.index, y.index)
         np.testing.assert_array_equal(x.value, y.value)
         assert [c.cluster_id for c in a.cluster2d("instance", i)[0].clusters] == [0, 1]
+    assert out.read_bytes() == ref.read_bytes()  # resumed = uninterrupted, bit for bit
 
 
 def test_products_must_not_change_between_events(tmp_path):

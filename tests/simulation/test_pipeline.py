@@ -113,3 +113,12 @@ def test_labels_cover_exactly_the_nonzero_pixels(reference):
             assert np.all(plane.instance[nonzero] >= 0)
             assert np.all(plane.label[~nonzero] == 0) and np.all(plane.instance[~nonzero] == -1)
             assert np.all(plane.image[nonzero] >= 10.0)
+
+
+def test_merged_shards_are_the_unsharded_file_bit_for_bit(tmp_path):
+    cfg = load_preset("simulation", "1e1p-le")
+    simulate_file(cfg, 4, tmp_path / "full.h5", seed=11)
+    for k in range(2):
+        simulate_file(cfg, 4, tmp_path / f"s{k}.h5", seed=11, shard=(k, 2))
+    merge_files([tmp_path / "s0.h5", tmp_path / "s1.h5"], tmp_path / "merged.h5")
+    assert (tmp_path / "merged.h5").read_bytes() == (tmp_path / "full.h5").read_bytes()

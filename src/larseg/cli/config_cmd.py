@@ -21,8 +21,17 @@ def list_cmd(kind: str = typer.Argument(None, help="Only this kind of config."))
 
 
 @config_app.command("show")
-def show_cmd(name: str = typer.Argument(
-        ..., help="Preset name, or 'kind/name' (e.g. model/cpu) when several kinds have it.")) -> None:
+def show_cmd(
+    name: str = typer.Argument(..., help="Preset name, or 'kind/name' (e.g. model/cpu) when several kinds have it."),
+    settings: list[str] = typer.Option(None, "--set", help="Change a setting first: key=value (repeatable); "
+                                                             "the result is checked like any config."),
+) -> None:
     """Print a preset's full config as YAML (every setting, inherited ones included)."""
+    from larseg.cli.simulate_cmd import parse_settings
+
     kind, preset = cfg.find_preset(name)
-    typer.echo(cfg.to_yaml(cfg.load_preset(kind, preset)), nl=False)
+    config = cfg.load_preset(kind, preset)
+    overrides = parse_settings(settings)
+    if overrides:
+        config = cfg.replace(config, **overrides)
+    typer.echo(cfg.to_yaml(config), nl=False)

@@ -5,10 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-import yaml
 
 from larseg.cli.app import app
+from larseg.config.base import SEED_LIMIT, cap_workers, check_option, parse_value
 from larseg.errors import LarsegError
+
+#: Most events of one sample (all shards): 10**9 is centuries of CPU time; it catches typos like 1e12.
+MAX_EVENTS = 10**9
 
 
 def parse_shard(text: str | None) -> tuple[int, int]:
@@ -28,19 +31,36 @@ def parse_settings(pairs: list[str] | None) -> dict:
     out = {}
     for pair in pairs or []:
         key, sep, value = pair.partition("=")
-        if not sep or not key:
+        if not sep or not key.strip():
             raise LarsegError(f"--set {pair!r}: expected key=value, e.g. detector.response.gain_scale=0.8")
-        out[key.strip()] = yaml.safe_load(value)
+        out[key.strip()] = parse_value(value, f"--set {key.strip()}")
     return out
+
+
+def _events_option(value: int) -> int:
+    return check_option(value, "-n/--events", 1, MAX_EVENTS)
+
+
+def _seed_option(value: int) -> int:
+    return check_option(value, "--seed", 0, SEED_LIMIT, high_open=True,
+                        why="seeds are stored as signed 64-bit integers")
+
+
+def _workers_option(value: int) -> int:
+    return check_option(value, "--workers", 1, MAX_EVENTS)
 
 
 @app.command("simulate")
 def simulate_cmd(
     sample: str = typer.Argument(..., help="Simulation preset (see 'larseg config list simulation') or a YAML file."),
-    n: int = typer.Option(..., "-n", "--events", min=1, help="Number of events in the whole sample (all shards)."),
+    n: int = typer.Option(..., "-n", "--events", callback=_events_option,
+                          help=f"Number of events in the whole sample (all shards), 1 to {MAX_EVENTS}."),
     output: Path = typer.Option(..., "-o", "--output", help="Output HDF5 file (larcv3 layout)."),
-    seed: int = typer.Option(0, "--seed", min=0, help="Run seed; event k uses the seed sequence (seed, k)."),
-    workers: int = typer.Option(1, "--workers", "-j", min=1, help="Parallel worker processes."),
+    seed: int = typer.Option(0, "--seed", callback=_seed_option,
+                             help="Run seed in [0, 2**63); event k uses the seed sequence (seed, k)."),
+    workers: int = typer.Option(1, "--workers", "-j", callback=_workers_option,
+                                help="Parallel worker processes (at most one per event of the shard and per CPU "
+                                     "core: more are lowered, with a note)."),
     shard: str = typer.Option(None, "--shard", help="i/n: write only the i-th of n equal blocks of events."),
     full_event: bool = typer.Option(False, "--full-event", help="Whole events instead of 512x512 crops."),
     resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run from OUTPUT.partial."),
@@ -51,6 +71,7 @@ def simulate_cmd(
     from larseg import config as cfg
     from larseg.progress import progress_bar
     from larseg.simulation import simulate_file
+    from larseg.simulation.pipeline import shard_range
 
     config = cfg.resolve("simulation", sample)
     overrides = parse_settings(settings)
@@ -59,6 +80,7 @@ def simulate_cmd(
     if overrides:
         config = cfg.replace(config, **overrides)
     shard_i, shard_n = parse_shard(shard)
+    workers = cap_workers(workers, len(shard_range(n, (shard_i, shard_n))), "--workers", unit="events")
     result = simulate_file(
         config, n, output, seed=seed, workers=workers, shard=(shard_i, shard_n), resume=resume,
         overwrite=overwrite, progress_factory=lambda total, done: progress_bar(

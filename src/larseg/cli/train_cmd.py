@@ -10,12 +10,17 @@ import typer
 
 from larseg.cli.app import app
 from larseg.cli.simulate_cmd import parse_settings
+from larseg.config.base import SEED_LIMIT, check_option
 
 _MODEL_HELP = "Model preset (paper, mcc8, cpu) or a YAML file. Default: paper (on --resume: the run's)."
 _TRAIN_HELP = "Training preset (paper, cpu) or a YAML file. Default: paper (on --resume: the run's)."
 _SET_HELP = ("Override a setting (repeatable): training keys as is (lr=1e-4, augment.crop=256) or with "
              "'training.', model keys with 'model.' (model.filters=[8,16,32]).")
 _DEVICE_HELP = "auto (CUDA when present), cuda or cpu."
+
+
+def _seed_option(value: int) -> int:
+    return check_option(value, "--seed", 0, SEED_LIMIT, high_open=True)
 
 
 def _quiet_threads() -> None:
@@ -97,7 +102,7 @@ def recalibrate_cmd(
     output: Path = typer.Option(..., "-o", "--output", help="The recalibrated checkpoint (a new file)."),
     batches: int = typer.Option(60, "--batches", min=1, help="Batches of whole images averaged."),
     batch_size: int = typer.Option(8, "--batch-size", min=1, help="Images per batch."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the image choice."),
+    seed: int = typer.Option(0, "--seed", callback=_seed_option, help="Seed of the image choice, in [0, 2**63)."),
     device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
 ) -> None:
     """Recompute a checkpoint's BatchNorm running statistics as a plain average over training images."""

@@ -5,10 +5,11 @@ compressed tables linked by ``(first, N)`` extents; see ``docs/data-format.md``
 for the products larseg uses and ``../shared/docs/larcv3-layout.md`` for the
 layout. This module implements it without the larcv3 library:
 
-* :class:`Larcv3Writer` appends events to a temporary ``<name>.partial`` file
-  that is renamed to its final name only by :meth:`Larcv3Writer.close`; an
-  interrupted run never leaves a file that looks complete, and
-  ``Larcv3Writer(path, resume=True)`` continues an interrupted one.
+* :class:`Larcv3Writer` commits events in self-contained segments to a journal
+  directory ``<name>.partial`` and merges them into the final file only in
+  :meth:`Larcv3Writer.close`; an interrupted run (even by kill -9) never leaves
+  a file that looks complete, keeps every committed event, and
+  ``Larcv3Writer(path, resume=True)`` continues it.
 * :class:`Larcv3File` reads any entry at random, opening one HDF5 handle per
   process (safe in PyTorch ``DataLoader`` workers), and checks what it reads:
   a bad file raises :class:`~larseg.errors.DataFileError` with one line naming
@@ -23,15 +24,20 @@ and :func:`sparse_from_dense` convert.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
+import shutil
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import h5py
 import numpy as np
+import yaml
 
+from larseg.atomic import atomic_open, write_error
 from larseg.errors import DataFileError, first_line
 
 # --- the larcv3 table dtypes (field names, offsets and sizes as larcv 3.5.1 writes them)
@@ -229,51 +235,19 @@ class _Table:
         self.pending = []
 
 
-class Larcv3Writer:
-    """Append events to a larcv3-layout file, atomically.
+class _TableFile:
+    """larcv3 tables of one open HDF5 file, appended event by event (the writer's segments and the merge)."""
 
-    Events go to ``<path>.partial`` and are flushed every ``flush_every``
-    events; :meth:`close` flushes and renames to ``path``. Products must keep
-    the same set of producers in every event. ``metadata`` (str -> str) is
-    stored as HDF5 attributes of the root group (larcv3 itself ignores them):
-    larseg puts the config YAML and its version and commit there.
-
-    With ``resume=True`` an existing ``.partial`` file is reopened: tables are
-    cut back to the last complete event and writing continues from there
-    (:attr:`n_entries` tells how many events it already holds), and ``metadata``
-    replaces the recorded attributes. The writer does not judge whether the new
-    events belong with the old ones: callers check that first, reading the
-    partial file only (:mod:`larseg.data.resume`).
-    """
-
-    def __init__(self, path: str | Path, metadata: dict[str, str] | None = None, *, resume: bool = False,
-                 overwrite: bool = True, flush_every: int = 16, compression_level: int = 4):
-        self.path = Path(path)
-        self.partial = self.path.with_name(self.path.name + ".partial")
-        if self.path.exists() and not overwrite:
-            raise DataFileError(self.path, "exists already (use --overwrite to replace it)")
-        if not self.path.parent.exists():
-            raise DataFileError(self.path, f"directory {self.path.parent} does not exist")
-        self.flush_every = max(1, int(flush_every))
+    def __init__(self, file: h5py.File, compression_level: int):
+        self.file = file
         self.compression_level = compression_level
         self._tables: dict[tuple[str, str, str], _Table] = {}
         self._products: set[tuple[str, str]] | None = None  # fixed by the first event
-        self._closed = False
-        if resume and self.partial.exists():
-            try:
-                self.file = h5py.File(self.partial, "a")
-            except OSError:
-                raise DataFileError(self.partial, "cannot resume: not a readable HDF5 file") from None
-            self._recover()
-        else:
-            self.file = h5py.File(self.partial, "w")
-            self._events = self._create(self.file.require_group("Events"), "event_id", EVENT_ID_DTYPE)
-        if metadata:
-            for key, value in metadata.items():
-                self.file.attrs[key] = value
-        self._since_flush = 0
+        self._events = self._create(file.require_group("Events"), "event_id", EVENT_ID_DTYPE)
 
-    # -- structure
+    @property
+    def n_entries(self) -> int:
+        return self._events.n
 
     def _create(self, group: h5py.Group, name: str, dtype: np.dtype) -> _Table:
         ds = group.create_dataset(
@@ -286,38 +260,10 @@ class Larcv3Writer:
         key = (product_type, producer, name)
         if key not in self._tables:
             group = self.file.require_group("Data").require_group(group_name(product_type, producer))
-            if name in group:
-                self._tables[key] = _Table(group[name])
-            else:
-                self._tables[key] = self._create(group, name, _TABLES[product_type][name])
+            self._tables[key] = self._create(group, name, _TABLES[product_type][name])
         return self._tables[key]
 
-    def _recover(self) -> None:
-        """Cut every table back to the last event whose ids were written."""
-        if "Events/event_id" not in self.file:
-            raise DataFileError(self.partial, "cannot resume: no /Events/event_id table")
-        self._events = _Table(self.file["Events/event_id"])
-        for gname, group in self.file.get("Data", {}).items():
-            product_type = gname.split("_", 1)[0]
-            if product_type not in _TABLES:
-                continue
-            producer = gname[len(product_type) + 1: -len("_group")]
-            _truncate_product(group, product_type, self._events.n)
-            for name in _TABLES[product_type]:
-                if name in group:
-                    self._tables[(product_type, producer, name)] = _Table(group[name])
-        self._products = {(t, p) for t, p, _ in self._tables} if self._events.n else None
-
-    @property
-    def n_entries(self) -> int:
-        return self._events.n
-
-    # -- writing
-
     def write(self, event: Event) -> None:
-        """Append one event (all of its products, then its ids)."""
-        if self._closed:
-            raise ValueError("writer is closed")
         products = {("sparse2d", p) for p in event.sparse2d} | {("cluster2d", p) for p in event.cluster2d} \
             | {("particle", p) for p in event.particle}
         if self._products is None:
@@ -330,11 +276,7 @@ class Larcv3Writer:
             self._write_cluster2d(producer, sets)
         for producer, particles in event.particle.items():
             self._write_particles(producer, particles)
-        rec = np.array([(event.run, event.subrun, event.event)], dtype=EVENT_ID_DTYPE)
-        self._events.append(rec)
-        self._since_flush += 1
-        if self._since_flush >= self.flush_every:
-            self.flush()
+        self._events.append(np.array([(event.run, event.subrun, event.event)], dtype=EVENT_ID_DTYPE))
 
     def _write_sparse2d(self, producer: str, images: list[SparseImage]) -> None:
         t = {name: self._table("sparse2d", producer, name) for name in _TABLES["sparse2d"]}
@@ -375,32 +317,222 @@ class Larcv3Writer:
         self._table("particle", producer, "extents").append(np.array([(first, len(particles))], dtype=EXTENTS_DTYPE))
 
     def flush(self) -> None:
-        # Products first, event ids last: a crash between leaves extra product
-        # rows that resume cuts away, never an event id without its products.
         for tab in self._tables.values():
             tab.flush()
         self._events.flush()
-        self.file.flush()
-        self._since_flush = 0
+
+
+#: the journal of a writer: ``<path>.partial/`` holds committed segments ``seg-<k>.h5`` and the metadata
+_SEGMENT, _JOURNAL_METADATA = "seg-{:08d}.h5", "metadata.yaml"
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def journal_segments(partial: str | Path) -> list[Path]:
+    """The committed segments of a writer's journal directory, in order."""
+    partial = Path(partial)
+    return sorted(partial.glob("seg-*.h5"))
+
+
+def read_journal(partial: str | Path) -> tuple[dict[str, str], int]:
+    """The metadata (root attributes) and number of committed events of a writer's ``.partial`` journal."""
+    partial = Path(partial)
+    if not partial.is_dir():
+        raise DataFileError(partial, "cannot resume: not a larseg journal directory (written by larseg < 0.1.1, "
+                                     "or not by larseg; delete it to start again)")
+    meta: dict[str, str] = {}
+    n = 0
+    for seg in journal_segments(partial):
+        try:
+            with h5py.File(seg, "r") as f:
+                if not meta:
+                    meta = {k: (v.decode() if isinstance(v, bytes) else str(v)) for k, v in f.attrs.items()}
+                n += int(f["Events/event_id"].shape[0])
+        except (OSError, KeyError) as exc:
+            raise DataFileError(seg, f"cannot resume: unreadable committed segment ({first_line(exc)}); "
+                                     "delete the .partial directory to start again") from None
+    meta_file = partial / _JOURNAL_METADATA
+    if meta_file.is_file():  # the latest run's metadata (a segment holds its own run's)
+        try:
+            meta = {str(k): str(v) for k, v in (yaml.safe_load(meta_file.read_text()) or {}).items()}
+        except yaml.YAMLError:
+            raise DataFileError(meta_file, "cannot resume: unreadable journal metadata; delete the .partial "
+                                           "directory to start again") from None
+    return meta, n
+
+
+class Larcv3Writer:
+    """Append events to a larcv3-layout file, atomically and crash-safely.
+
+    Events are committed to a journal, the directory ``<path>.partial``, in
+    self-contained segments: every ``flush_every`` events the current segment,
+    an HDF5 file of its own, is closed, fsynced and renamed into place
+    (``seg-<k>.h5``). A kill -9 at any moment therefore loses at most the
+    events of the segment being written; every committed event stays readable
+    (HDF5 itself is not crash-consistent, so no committed file is ever
+    written to again). :meth:`close` merges the segments, in order, into a
+    temporary file beside ``path``, renames it to ``path`` and removes the
+    journal: the final file is the same bytes whether or not the run was
+    interrupted and resumed. Products must keep the same set of producers in
+    every event. ``metadata`` (str -> str) is stored as HDF5 attributes of the
+    root group (larcv3 itself ignores them): larseg puts the config YAML and its
+    version and commit there.
+
+    With ``resume=True`` an existing journal is continued after its last
+    committed segment (:attr:`n_entries` tells how many events it already
+    holds), and ``metadata`` replaces the recorded attributes. The writer does
+    not judge whether the new events belong with the old ones: callers check
+    that first, reading the journal only (:mod:`larseg.data.resume`).
+    """
+
+    def __init__(self, path: str | Path, metadata: dict[str, str] | None = None, *, resume: bool = False,
+                 overwrite: bool = True, flush_every: int = 16, compression_level: int = 4):
+        self.path = Path(path)
+        self.partial = self.path.with_name(self.path.name + ".partial")
+        if self.path.exists() and not overwrite:
+            raise DataFileError(self.path, "exists already (use --overwrite to replace it)")
+        if self.path.is_dir():
+            raise DataFileError(self.path, "is a directory; give a file name to write")
+        if not self.path.parent.exists():
+            raise DataFileError(self.path, f"directory {self.path.parent} does not exist")
+        self.metadata = {str(k): str(v) for k, v in (metadata or {}).items()}
+        self.flush_every = max(1, int(flush_every))
+        self.compression_level = compression_level
+        self._closed = False
+        self._current: _TableFile | None = None
+        self._current_tmp: Path | None = None
+        try:
+            if resume and self.partial.exists():
+                _, self._committed = read_journal(self.partial)
+                self._next = len(journal_segments(self.partial))
+                for stale in self.partial.glob(".seg-*.tmp"):  # a segment being written when the run stopped
+                    stale.unlink()
+            else:
+                self._discard_journal()
+                self.partial.mkdir()
+                self._committed, self._next = 0, 0
+            with atomic_open(self.partial / _JOURNAL_METADATA, "w", make_dirs=False) as f:
+                f.write(yaml.safe_dump(self.metadata, sort_keys=False))
+        except OSError as exc:
+            raise write_error(self.partial, exc) from None
+        self._products: set[tuple[str, str]] | None = None
+
+    # -- the journal
+
+    def _discard_journal(self) -> None:
+        if self.partial.is_dir():
+            shutil.rmtree(self.partial)
+        elif self.partial.exists():
+            self.partial.unlink()
+
+    @property
+    def n_entries(self) -> int:
+        return self._committed + (self._current.n_entries if self._current is not None else 0)
+
+    def _segment(self) -> _TableFile:
+        if self._current is None:
+            self._current_tmp = self.partial / f".seg-{self._next:08d}.tmp"
+            f = h5py.File(self._current_tmp, "w")
+            for key, value in sorted(self.metadata.items()):
+                f.attrs[key] = value
+            self._current = _TableFile(f, self.compression_level)
+        return self._current
+
+    # -- writing
+
+    def write(self, event: Event) -> None:
+        """Append one event (all of its products, then its ids)."""
+        if self._closed:
+            raise ValueError("writer is closed")
+        products = {("sparse2d", p) for p in event.sparse2d} | {("cluster2d", p) for p in event.cluster2d} \
+            | {("particle", p) for p in event.particle}
+        if self._products is None:
+            self._products = products
+        elif products != self._products:
+            raise ValueError(f"event products {sorted(products)} differ from the file's {sorted(self._products)}")
+        try:
+            self._segment().write(event)
+            if self._current.n_entries >= self.flush_every:
+                self.flush()
+        except OSError as exc:
+            raise write_error(self.partial, exc) from None
+
+    def flush(self) -> None:
+        """Commit the events written since the last commit: their segment is closed, fsynced and renamed."""
+        seg = self._current
+        if seg is None or seg.n_entries == 0:
+            return
+        seg.flush()
+        seg.file.close()
+        with open(self._current_tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(self._current_tmp, self.partial / _SEGMENT.format(self._next))
+        _fsync_dir(self.partial)
+        self._committed += seg.n_entries
+        self._next += 1
+        self._current, self._current_tmp = None, None
 
     def close(self) -> Path:
-        """Flush, close and rename to the final name. Returns the final path."""
+        """Commit, merge the journal into ``path`` (atomically) and remove the journal. Returns ``path``."""
         if self._closed:
             return self.path
-        self.flush()
-        self.file.close()
-        os.replace(self.partial, self.path)
+        try:
+            self.flush()
+            self._merge()
+        except OSError as exc:
+            raise write_error(self.path, exc) from None
         self._closed = True
+        shutil.rmtree(self.partial, ignore_errors=True)
         return self.path
 
+    def _merge(self) -> None:
+        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
+        os.close(fd)
+        try:
+            with h5py.File(tmp, "w") as out:
+                for key, value in sorted(self.metadata.items()):  # canonical order: same bytes
+                    out.attrs[key] = value
+                tables = _TableFile(out, self.compression_level)
+                for seg in journal_segments(self.partial):
+                    source = Larcv3File(seg)
+                    try:
+                        for entry in range(source.n_entries):
+                            tables.write(source.read(entry))
+                            if tables.n_entries % 256 == 0:
+                                tables.flush()
+                    finally:
+                        source.close()
+                tables.flush()
+            with open(tmp, "rb+") as f:
+                os.fsync(f.fileno())
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, self.path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+
     def abort(self) -> None:
-        """Close without renaming: the ``.partial`` file stays for ``resume``."""
-        if not self._closed:
-            try:
-                self.flush()
-            finally:
-                self.file.close()
-                self._closed = True
+        """Stop without merging: the committed events stay in the journal for ``resume``."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self.flush()
+        except OSError:  # a full disk: the segment in progress is lost, the committed ones are kept
+            pass
+        finally:
+            if self._current is not None:
+                with contextlib.suppress(Exception):
+                    self._current.file.close()
+                if self._current_tmp is not None and self._current_tmp.exists():
+                    self._current_tmp.unlink()
 
     def __enter__(self) -> Larcv3Writer:
         return self
@@ -410,23 +542,6 @@ class Larcv3Writer:
             self.close()
         else:
             self.abort()
-
-
-def _truncate_product(group: h5py.Group, product_type: str, n_entries: int) -> None:
-    """Cut a product's tables back to its first ``n_entries`` entries."""
-    chain = [name for name in _TABLES[product_type] if name != "image_meta"]
-    keep = n_entries
-    for parent in chain[:-1]:
-        ds = group[parent]
-        ds.resize((min(keep, ds.shape[0]),))
-        if keep and ds.shape[0]:
-            last = ds[ds.shape[0] - 1]
-            keep = int(last["first"]) + int(last["N"])
-        else:
-            keep = 0
-        if parent == "extents" and "image_meta" in group:
-            group["image_meta"].resize((min(keep, group["image_meta"].shape[0]),))
-    group[chain[-1]].resize((min(keep, group[chain[-1]].shape[0]),))
 
 
 # --- reading

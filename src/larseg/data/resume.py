@@ -16,8 +16,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import h5py
-
+from larseg.data.larcv3 import read_journal
 from larseg.data.sources import open_input
 from larseg.errors import DataFileError, LarsegError
 
@@ -44,14 +43,8 @@ def first_difference(before: Mapping, now: Mapping, prefix: str = "") -> tuple[s
 
 
 def partial_metadata(partial: str | Path) -> tuple[dict[str, str], int]:
-    """The root attributes of a partial larcv3 file and its number of complete events, read-only."""
-    try:
-        with h5py.File(partial, "r") as f:
-            meta = {k: (v.decode() if isinstance(v, bytes) else str(v)) for k, v in f.attrs.items()}
-            n = int(f["Events/event_id"].shape[0]) if "Events/event_id" in f else 0
-    except OSError:
-        raise DataFileError(partial, "cannot resume: not a readable HDF5 file (delete it to start again)") from None
-    return meta, n
+    """The metadata of a writer's partial journal and its number of committed events, read-only."""
+    return read_journal(partial)
 
 
 def not_resumable(partial: str | Path, command: str) -> DataFileError:

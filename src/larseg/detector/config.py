@@ -15,7 +15,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from larseg.config.base import SEED_LIMIT, SettingError, require, require_finite
 from larseg.conventions import PIXEL_THRESHOLD
+
+#: Largest number of wires of a plane and of rows of an image: an image of
+#: MAX_IMAGE_SIDE x MAX_IMAGE_SIDE float32 pixels is already 1 GiB (MicroBooNE: 3456 x 1008).
+MAX_IMAGE_SIDE = 16384
 
 
 @dataclass
@@ -35,8 +40,10 @@ class PlaneConfig:
     wire0_cm: float = 0.0
 
     def __post_init__(self):
-        if self.n_wires <= 0 or self.pitch_cm <= 0:
-            raise ValueError(f"plane {self.name}: n_wires and pitch_cm must be positive")
+        require_finite(self)
+        require(self, "n_wires", low=1, high=MAX_IMAGE_SIDE, integer=True)
+        require(self, "pitch_cm", low=0, low_open=True)
+        require(self, "angle_deg", low=-90, high=90)
 
 
 def _microboone_planes() -> list[PlaneConfig]:
@@ -64,8 +71,12 @@ class GeometryConfig:
     planes: list[PlaneConfig] = field(default_factory=_microboone_planes)
 
     def __post_init__(self):
-        if not (self.x_max_cm > self.x_min_cm and self.y_max_cm > self.y_min_cm and self.z_max_cm > self.z_min_cm):
-            raise ValueError("the active volume must have positive extent in x, y and z")
+        require_finite(self)
+        for axis in "xyz":
+            lo, hi = getattr(self, f"{axis}_min_cm"), getattr(self, f"{axis}_max_cm")
+            if not hi > lo:
+                raise SettingError(f"{axis}_max_cm", f"must be larger than {axis}_min_cm {lo!r} (the active volume "
+                                                     f"needs a positive extent), got {hi!r}")
         if len(self.planes) != 3:
             raise ValueError(f"three wire planes (U, V, Y) are expected, got {len(self.planes)}")
 
@@ -87,8 +98,10 @@ class ReadoutConfig:
     n_rows: int = 1008
 
     def __post_init__(self):
-        if self.drift_velocity_cm_per_us <= 0 or self.sampling_mhz <= 0 or self.ticks_per_row <= 0 or self.n_rows <= 0:
-            raise ValueError("drift velocity, sampling rate, ticks_per_row and n_rows must be positive")
+        require_finite(self)
+        require(self, "drift_velocity_cm_per_us", "sampling_mhz", low=0, low_open=True)
+        require(self, "ticks_per_row", low=1, high=MAX_IMAGE_SIDE, integer=True)
+        require(self, "n_rows", low=1, high=MAX_IMAGE_SIDE, integer=True)
 
 
 @dataclass
@@ -114,12 +127,15 @@ class ChargeConfig:
     substep_cm: float = 0.15
 
     def __post_init__(self):
-        if self.w_ion_ev <= 0 or self.field_kv_per_cm <= 0 or self.density_g_per_cm3 <= 0:
-            raise ValueError("w_ion_ev, field_kv_per_cm and density_g_per_cm3 must be positive")
-        if self.lifetime_us <= 0 or self.substep_cm <= 0:
-            raise ValueError("lifetime_us and substep_cm must be positive")
-        if self.diffusion_long_cm2_per_s < 0 or self.diffusion_trans_cm2_per_s < 0:
-            raise ValueError("diffusion coefficients must not be negative")
+        require_finite(self)
+        require(self, "w_ion_ev", "field_kv_per_cm", "density_g_per_cm3", "box_alpha", "box_beta",
+                "min_dedx_mev_per_cm", "point_dedx_mev_per_cm", "lifetime_us", "substep_cm", low=0, low_open=True)
+        require(self, "birks_a", low=0, high=1, low_open=True, why="the recombination survival at zero dE/dx")
+        require(self, "birks_k", "diffusion_long_cm2_per_s", "diffusion_trans_cm2_per_s", low=0)
+
+
+#: Upper bound of ``gain_scale`` and ``plane_gain`` (relative factors near 1).
+MAX_GAIN = 100.0
 
 
 @dataclass
@@ -156,13 +172,15 @@ class ResponseConfig:
     min_weight: float = 1e-4
 
     def __post_init__(self):
-        if self.electrons_per_unit <= 0 or self.gain_scale <= 0 or any(g <= 0 for g in self.plane_gain):
-            raise ValueError("electrons_per_unit, gain_scale and plane_gain must be positive")
-        for name in ("time_sigma_ticks", "wire_sigma", "noise_rms", "coherent_noise_rms"):
-            if any(v < 0 for v in getattr(self, name)):
-                raise ValueError(f"{name} must not be negative")
-        if self.coherent_group_wires <= 0 or self.n_sigma <= 0 or not 0 < self.min_weight < 1:
-            raise ValueError("coherent_group_wires and n_sigma must be positive and 0 < min_weight < 1")
+        require_finite(self)
+        require(self, "electrons_per_unit", low=0, low_open=True)
+        require(self, "gain_scale", "plane_gain", low=0, high=MAX_GAIN, low_open=True,
+                why="a relative gain: the data-like detector is 0.78")
+        require(self, "time_sigma_ticks", "wire_sigma", "noise_rms", "coherent_noise_rms", "threshold",
+                "min_true_value", low=0)
+        require(self, "coherent_group_wires", low=1, high=MAX_IMAGE_SIDE, integer=True)
+        require(self, "n_sigma", low=0, low_open=True)
+        require(self, "min_weight", low=0, high=1, low_open=True, high_open=True)
 
 
 @dataclass
@@ -178,10 +196,11 @@ class DeadWireConfig:
     isolated_fraction: float = 0.2
 
     def __post_init__(self):
-        if any(not 0 <= f < 1 for f in self.fraction) or not 0 <= self.isolated_fraction <= 1:
-            raise ValueError("dead-wire fractions must lie in [0, 1)")
-        if self.mean_group_wires < 1:
-            raise ValueError("mean_group_wires must be at least 1")
+        require_finite(self)
+        require(self, "fraction", low=0, high=1, high_open=True)
+        require(self, "isolated_fraction", low=0, high=1)
+        require(self, "seed", low=0, high=SEED_LIMIT, high_open=True, integer=True)
+        require(self, "mean_group_wires", low=1, high=MAX_IMAGE_SIDE)
 
 
 @dataclass
@@ -196,8 +215,10 @@ class CropConfig:
     margin: int = 0
 
     def __post_init__(self):
-        if self.rows <= 0 or self.cols <= 0 or self.height_cm < 0 or self.margin < 0:
-            raise ValueError("crop rows and cols must be positive, height_cm and margin not negative")
+        require_finite(self)
+        require(self, "rows", "cols", low=1, high=MAX_IMAGE_SIDE, integer=True)
+        require(self, "height_cm", low=0)
+        require(self, "margin", low=0, high=MAX_IMAGE_SIDE, integer=True)
 
 
 @dataclass

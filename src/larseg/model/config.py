@@ -23,6 +23,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from larseg.config.base import SettingError, require, require_finite
+
+#: Bounds of the layout settings (far above any useful network; they catch typos such as 10**9).
+MAX_CHANNELS = 65536
+MAX_STAGES = 16
+MAX_BLOCKS = 64
+MAX_KERNEL = 31
+MAX_INPUT_SIZE = 16384
+
 
 @dataclass
 class ModelConfig:
@@ -71,16 +80,21 @@ class ModelConfig:
     input_size: int = 512
 
     def __post_init__(self):
-        if not self.filters or any(f < 1 for f in self.filters):
-            raise ValueError(f"filters must be positive, got {self.filters}")
-        if self.stem_filters < 1 or self.in_channels < 1 or self.num_classes < 2:
-            raise ValueError("stem_filters and in_channels must be >= 1 and num_classes >= 2")
-        if self.encoder_blocks < 1 or self.decoder_blocks < 0:
-            raise ValueError("encoder_blocks must be >= 1 and decoder_blocks >= 0")
+        require_finite(self)
+        if not self.filters:
+            raise SettingError("filters", "needs at least one encoder stage (the list is empty)")
+        if len(self.filters) > MAX_STAGES:
+            raise SettingError("filters", f"must have at most {MAX_STAGES} stages, got {len(self.filters)}")
+        require(self, "filters", "stem_filters", "head_filters", "in_channels", "norm_groups", low=1,
+                high=MAX_CHANNELS, integer=True)
+        require(self, "num_classes", low=2, high=MAX_CHANNELS, integer=True)
+        require(self, "encoder_blocks", low=1, high=MAX_BLOCKS, integer=True)
+        require(self, "decoder_blocks", low=0, high=MAX_BLOCKS, integer=True)
+        require(self, "stem_kernel", "head_kernel", low=1, high=MAX_KERNEL, integer=True)
+        require(self, "input_scale", low=0, low_open=True)
+        require(self, "input_size", low=1, high=MAX_INPUT_SIZE, integer=True)
         if self.norm not in ("batch", "group"):
             raise ValueError(f"norm must be 'batch' or 'group', got {self.norm!r}")
-        if self.norm_groups < 1 or not self.input_scale > 0:
-            raise ValueError("norm_groups must be >= 1 and input_scale > 0")
         if self.upsample_kernel not in (2, 4):
             raise ValueError(f"upsample_kernel must be 2 or 4, got {self.upsample_kernel}")
         if self.stem_kernel % 2 == 0 or self.head_kernel % 2 == 0:

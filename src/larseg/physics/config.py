@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from larseg.config.base import SettingError, require, require_finite
+
 #: The MicroBooNE TPC active volume [cm]: x (drift) 0..256.35, y -116.5..116.5, z 0..1036.8.
 MICROBOONE_ACTIVE_VOLUME = (0.0, 256.35, -116.5, 116.5, 0.0, 1036.8)
 
@@ -45,21 +47,19 @@ class PhysicsConfig:
     bounding_box: tuple[float, float, float, float, float, float] | None = MICROBOONE_ACTIVE_VOLUME
 
     def __post_init__(self):
-        positive = ("max_step", "min_step", "step_range_fraction", "electron_cut", "photon_cut",
-                    "delta_threshold", "brems_threshold")
-        for name in positive:
-            if not getattr(self, name) > 0:
-                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
-        if self.hadron_cut < 0:
-            raise ValueError(f"hadron_cut must not be negative, got {self.hadron_cut}")
+        require_finite(self)
+        require(self, "max_step", "min_step", "electron_cut", "photon_cut", "delta_threshold", "brems_threshold",
+                low=0, low_open=True)
+        require(self, "step_range_fraction", low=0, high=1, low_open=True)
+        require(self, "hadron_cut", low=0)
         if self.min_step > self.max_step:
-            raise ValueError(f"min_step {self.min_step} is larger than max_step {self.max_step}")
-        if not self.step_range_fraction <= 1.0:
-            raise ValueError(f"step_range_fraction must be at most 1, got {self.step_range_fraction}")
-        if not 0.0 <= self.mu_minus_capture_fraction <= 1.0:
-            raise ValueError(f"mu_minus_capture_fraction must be in [0, 1], got {self.mu_minus_capture_fraction}")
+            raise SettingError("min_step", f"must not be larger than max_step {self.max_step}, got {self.min_step}")
+        require(self, "mu_minus_capture_fraction", low=0, high=1)
         if self.bounding_box is not None:
             box = tuple(float(v) for v in self.bounding_box)
-            if len(box) != 6 or not (box[0] < box[1] and box[2] < box[3] and box[4] < box[5]):
-                raise ValueError(f"bounding_box must be xmin < xmax, ymin < ymax, zmin < zmax, got {box}")
+            if len(box) != 6:
+                raise SettingError("bounding_box", f"must be 6 numbers xmin, xmax, ymin, ymax, zmin, zmax, got {box}")
             self.bounding_box = box
+            require(self, "bounding_box")
+            if not (box[0] < box[1] and box[2] < box[3] and box[4] < box[5]):
+                raise SettingError("bounding_box", f"must be xmin < xmax, ymin < ymax, zmin < zmax, got {box}")

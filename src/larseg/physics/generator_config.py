@@ -9,6 +9,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from larseg.config.base import SettingError, require, require_finite, require_ordered
+from larseg.physics import constants as C
+from larseg.physics.stopping import SPECIES_PDG
+
+#: PDG codes a generator may ask for: the particles the transport knows (charged species it
+#: tracks, photons and pi0s; neutrons and neutrinos are recorded but not tracked).
+PRIMARY_PDG = frozenset({*SPECIES_PDG, C.PHOTON, C.PION_ZERO, C.NEUTRON, *C.NEUTRINOS})
+#: Largest particle energy [MeV] (or momentum [MeV/c]): the transport's energy tables end at 100 GeV.
+MAX_ENERGY_MEV = 1e5
+#: Most particles one MPV event may hold.
+MAX_MULTIPLICITY = 100
+#: Most cosmic muons per event on average (MicroBooNE: about 20 in its 4.8 ms readout).
+MAX_COSMICS = 1000
+
 # --- configs
 
 
@@ -28,10 +42,18 @@ class ParticleSpec:
     max_count: int = 1
 
     def __post_init__(self):
+        require_finite(self)
         if not self.pdg:
-            raise ValueError("pdg list is empty")
-        if not 0 <= self.low <= self.high:
-            raise ValueError(f"energy range {self.low}..{self.high} is not ordered")
+            raise SettingError("pdg", "the list of PDG codes is empty")
+        for i, code in enumerate(self.pdg):
+            if code not in PRIMARY_PDG:
+                known = ", ".join(map(str, sorted(PRIMARY_PDG)))
+                raise SettingError(f"pdg[{i}]", f"unknown PDG code {code} (known: {known})")
+        require(self, "low", "high", low=0, high=MAX_ENERGY_MEV, why="the transport's tables end at 100 GeV")
+        if self.low > self.high:
+            raise SettingError("low", f"must not be larger than high {self.high!r}, got {self.low!r} (the energy range "
+                                      "is reversed)")
+        require(self, "max_count", low=1, high=MAX_MULTIPLICITY, integer=True)
 
 
 @dataclass
@@ -47,6 +69,13 @@ class MPVMix:
     multiplicity: tuple[int, int] = (1, 1)
     required: list[ParticleSpec] = field(default_factory=list)
     others: list[ParticleSpec] = field(default_factory=list)
+
+    def __post_init__(self):
+        require_finite(self)
+        require(self, "weight", low=0)
+        require_ordered(self, "multiplicity", low=1, high=MAX_MULTIPLICITY, integer=True)
+        if not self.required and not self.others:
+            raise SettingError("others", "a mix needs particles: required and others are both empty")
 
 
 @dataclass
@@ -65,6 +94,15 @@ class NeutrinoConfig:
     dis: float = 0.10
     require_pi0: bool = False  # keep only final states with a pi0 (the CCpi0 sample)
 
+    def __post_init__(self):
+        require_finite(self)
+        require(self, "mean_energy", "spectrum_shape", low=0, high=MAX_ENERGY_MEV, low_open=True)
+        # low < high: energies are drawn from the spectrum until one falls in the range
+        require_ordered(self, "energy_range", low=0, high=MAX_ENERGY_MEV, strict=True)
+        require(self, "qe", "mec", "res", "dis", low=0, high=1)
+        if self.qe + self.mec + self.res + self.dis <= 0:
+            raise SettingError("qe", "the channel fractions qe, mec, res and dis are all 0")
+
 
 @dataclass
 class MichelConfig:
@@ -74,6 +112,12 @@ class MichelConfig:
     residual_range: tuple[float, float] = (30.0, 200.0)  # cm of muon track before the stop
     require_michel: bool = True  # redraw until the muon decays (mu- is often captured)
     max_tries: int = 50
+
+    def __post_init__(self):
+        require_finite(self)
+        require(self, "mu_plus_fraction", low=0, high=1)
+        require_ordered(self, "residual_range", low=0, high=10000.0)
+        require(self, "max_tries", low=1, high=100000, integer=True)
 
 
 @dataclass
@@ -94,6 +138,13 @@ class CosmicConfig:
     time_range_ns: tuple[float, float] = (-2.7e6, 2.6e6)
     mu_plus_fraction: float = 0.555
 
+    def __post_init__(self):
+        require_finite(self)
+        require(self, "mean", low=0, high=MAX_COSMICS)
+        require_ordered(self, "energy_range", low=0, high=MAX_ENERGY_MEV)
+        require_ordered(self, "time_range_ns")
+        require(self, "mu_plus_fraction", low=0, high=1)
+
 
 @dataclass
 class GeneratorConfig:
@@ -105,5 +156,15 @@ class GeneratorConfig:
     # Vertices are uniform in the active volume shrunk by this margin [cm].
     vertex_margin: tuple[float, float, float] = (20.0, 20.0, 20.0)
 
+    def __post_init__(self):
+        require_finite(self)
+        require(self, "vertex_margin", low=0)
+        if self.kind == "mpv":
+            if not self.mixes:
+                raise SettingError("mixes", "an mpv generator needs at least one mix (the list is empty)")
+            if sum(m.weight for m in self.mixes) <= 0:
+                raise SettingError("mixes", "the weights of the mixes are all 0")
 
-__all__ = ["CosmicConfig", "GeneratorConfig", "MPVMix", "MichelConfig", "NeutrinoConfig", "ParticleSpec"]
+
+__all__ = ["MAX_ENERGY_MEV", "PRIMARY_PDG", "CosmicConfig", "GeneratorConfig", "MPVMix", "MichelConfig",
+           "NeutrinoConfig", "ParticleSpec"]

@@ -5,12 +5,24 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from larseg.config.base import SEED_LIMIT, cap_workers, require, require_finite
 from larseg.conventions import PIXEL_THRESHOLD
+from larseg.detector.config import GeometryConfig, ReadoutConfig
+
+#: Largest side of an image the simulation writes: the widest wire plane of the MicroBooNE
+#: detector (3456 Y wires; whole events are 1008 rows high). A square crop larger than this is
+#: zero padding only, and its tensors grow as its square (100000 would need 40 GB per image).
+MAX_CROP = max(max(p.n_wires for p in GeometryConfig().planes), ReadoutConfig().n_rows)
+#: DataLoader worker processes above this many per CPU core are lowered to it (with a note).
+WORKERS_PER_CPU = 4
+#: Upper bound of the count settings (epochs, steps, images, radii): far above any real run.
+MAX_COUNT = 2**40
 
 
 @dataclass
 class AugmentConfig:
-    #: Side of a random square crop (0: whole images, as in the paper). Must be a multiple of the net's 2**depth.
+    #: Side of a random square crop (0: whole images, as in the paper). Must be a multiple of the net's 2**depth
+    #: and at most MAX_CROP (3456, the widest detector plane).
     crop: int = 0
     #: ``active``: the crop window contains a randomly chosen non-zero pixel; ``uniform``: anywhere.
     crop_mode: Literal["active", "uniform"] = "active"
@@ -19,8 +31,8 @@ class AugmentConfig:
     flip_cols: bool = False
 
     def __post_init__(self):
-        if self.crop < 0:
-            raise ValueError(f"crop must be >= 0, got {self.crop}")
+        require(self, "crop", low=0, high=MAX_CROP, integer=True,
+                why=f"0 = whole images; a crop beyond the widest detector plane, {MAX_CROP} wires, is only padding")
 
     @property
     def enabled(self) -> bool:
@@ -63,8 +75,12 @@ class TrainConfig:
     val_every_steps: int = 0
     #: Write last.pt every this many steps (and after every epoch).
     checkpoint_every: int = 200
+    #: DataLoader worker processes (0: load in the training process). More than WORKERS_PER_CPU per CPU
+    #: core of the machine are lowered to that, with a one-line note (not refused: a run from a bigger
+    #: machine must still resume here; num_workers may differ on resume).
     num_workers: int = 0
-    #: Torch CPU threads of each training process (0: torch's default, one per core).
+    #: Torch CPU threads of each training process (0: torch's default, one per core); more than the
+    #: machine's cores are lowered to that, with a note.
     threads: int = 0
     seed: int = 0
     #: bf16 autocast: ``auto`` = on CUDA only (on CPUs without native bf16 it is many times slower).
@@ -81,11 +97,18 @@ class TrainConfig:
     max_steps: int = 0
 
     def __post_init__(self):
-        if self.bn_recalibration < 0:
-            raise ValueError("bn_recalibration must be >= 0")
-        if self.batch_size < 1 or self.micro_batch < 0 or self.epochs < 1 or self.val_batch < 1:
-            raise ValueError("batch_size, epochs and val_batch must be >= 1 and micro_batch >= 0")
-        if self.lr <= 0:
-            raise ValueError(f"lr must be > 0, got {self.lr}")
-        if self.checkpoint_every < 1:
-            raise ValueError("checkpoint_every must be >= 1")
+        require_finite(self)
+        require(self, "lr", low=0, high=10, low_open=True)
+        require(self, "momentum", "rmsprop_alpha", low=0, high=1, high_open=True)
+        require(self, "eps", low=0, high=1, low_open=True)
+        require(self, "weight_decay", "threshold", low=0)
+        require(self, "lr_gamma", low=0, high=1, low_open=True)
+        require(self, "batch_size", "epochs", "val_batch", "checkpoint_every", low=1, high=MAX_COUNT, integer=True)
+        require(self, "micro_batch", "images_per_epoch", "val_max_images", "val_every_steps", "bn_recalibration",
+                "max_steps", "edge_radius", "vertex_radius", "lr_milestones", low=0, high=MAX_COUNT, integer=True)
+        require(self, "plane", low=0, high=2, integer=True, why="0 = U, 1 = V, 2 = Y")
+        require(self, "seed", low=0, high=SEED_LIMIT, high_open=True, integer=True)
+        require(self, "num_workers", "threads", low=0, high=MAX_COUNT, integer=True)
+        # lowered (with a note), not refused: a run started on a bigger machine must still resume here
+        self.num_workers = cap_workers(self.num_workers, MAX_COUNT, "num_workers", per_cpu=WORKERS_PER_CPU)
+        self.threads = cap_workers(self.threads, MAX_COUNT, "threads")
