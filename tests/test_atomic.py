@@ -102,3 +102,16 @@ def test_a_really_full_disk(full_disk):
                            f"m.save_atomic({{'model': {{'w': torch.zeros(1_000_000)}}}}, '{full_disk}/big.pt')"],
                           capture_output=True, text=True)
     assert proc.returncode != 0 and "DataFileError" in proc.stderr and "no space left" in proc.stderr
+
+
+def test_simulate_on_a_full_disk_keeps_the_committed_events(full_disk):
+    out = full_disk / "x.h5"
+    proc = subprocess.run([sys.executable, "-m", "larseg", "simulate", "1e1p", "-n", "30", "-o", str(out)],
+                          capture_output=True, text=True, timeout=300)
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2 and lines[-1].startswith("larseg: error:") and "no space left" in lines[-1]
+    assert "committed events are kept" in lines[-1] and "Traceback" not in proc.stderr
+    from larseg.data.larcv3 import read_journal
+
+    assert read_journal(full_disk / "x.h5.partial")[1] > 0
+    assert not list(full_disk.glob("**/*.tmp"))  # no half-written segment left behind

@@ -30,7 +30,9 @@ def write_error(path: str | Path, exc: OSError, kept: bool = True) -> DataFileEr
     """A one-line error for an OS error while writing ``path`` (``kept``: an existing file there is untouched)."""
     what = WRITE_ERRNOS.get(exc.errno or 0, os.strerror(exc.errno) if exc.errno else str(exc))
     note = "; nothing was written there" + (" and the old file is kept" if kept and Path(path).exists() else "")
-    return DataFileError(path, f"cannot write: {what}{note}")
+    err = DataFileError(path, f"cannot write: {what}{note}")
+    err.errno = exc.errno  # for callers that say more (what was kept)
+    return err
 
 
 @contextmanager

@@ -24,6 +24,10 @@ NUM_CLASSES = len(CLASSES)
 #: Pixels below this value are set to 0 (the paper: 10).
 PIXEL_THRESHOLD = 10.0
 
+#: The largest image larseg reads or runs a network on: sides up to 32768 and 2**26 pixels (268 MB as
+#: float32). MicroBooNE's widest plane has 3456 wires and a readout 9600 ticks (33 M pixels).
+MAX_IMAGE_SIDE, MAX_IMAGE_PIXELS = 1 << 15, 1 << 26
+
 #: Classes of the pretraining classifier, in output order, and the primary pdg of each.
 PARTICLE_CLASSES = ("e-", "gamma", "mu-", "pi-", "p")
 PARTICLE_PDGS = (11, 22, 13, -211, 2212)
@@ -45,5 +49,5 @@ def pdg_to_class(pdg) -> np.ndarray:
     return out
 
 
-__all__ = ["BACKGROUND", "CLASSES", "NUM_CLASSES", "PARTICLE_CLASSES", "PARTICLE_PDGS", "PIXEL_THRESHOLD",
-           "SHOWER", "TRACK", "apply_threshold", "pdg_to_class"]
+__all__ = ["BACKGROUND", "CLASSES", "MAX_IMAGE_PIXELS", "MAX_IMAGE_SIDE", "NUM_CLASSES", "PARTICLE_CLASSES",
+           "PARTICLE_PDGS", "PIXEL_THRESHOLD", "SHOWER", "TRACK", "apply_threshold", "pdg_to_class"]

@@ -50,3 +50,13 @@ def test_figures_need_a_figure_suffix_and_get_their_directory(tmp_path):
     finally:
         plt.close(fig)
     assert ckpt.read_bytes() == b"a checkpoint"
+
+
+def test_train_into_a_file_is_one_line(tmp_path):
+    data = write_pulse_file(tmp_path / "d.h5", [np.full(10, 60.0)] * 2)
+    taken = tmp_path / "run"
+    taken.write_text("mine")
+    result = _run("train", data, "--val", data, "-o", taken, "--model", "sparse-cpu", "--training", "sparse-cpu",
+                  "--set", "max_steps=1")
+    assert isinstance(result.exception, DataFileError) and "exists and is not a directory" in str(result.exception)
+    assert taken.read_text() == "mine"

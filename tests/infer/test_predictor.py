@@ -108,3 +108,9 @@ def test_run_directory_loads_its_best_checkpoint(tmp_path, tiny_ckpt):
     (run / "best.pt").write_bytes(tiny_ckpt.read_bytes())
     image = track_image(40, 40)
     np.testing.assert_array_equal(larseg.load_model(run).predict(image), larseg.load_model(tiny_ckpt).predict(image))
+
+
+def test_images_beyond_the_size_limit_are_refused(tiny_ckpt):
+    net = larseg.load_model(tiny_ckpt)
+    with pytest.raises(LarsegError, match="beyond the largest image"):
+        net.predict(np.zeros((1, 40000), np.float32))

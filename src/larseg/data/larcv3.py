@@ -25,8 +25,10 @@ and :func:`sparse_from_dense` convert.
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterable
@@ -38,6 +40,7 @@ import numpy as np
 import yaml
 
 from larseg.atomic import atomic_open, write_error
+from larseg.conventions import MAX_IMAGE_PIXELS, MAX_IMAGE_SIDE
 from larseg.errors import DataFileError, first_line
 
 # --- the larcv3 table dtypes (field names, offsets and sizes as larcv 3.5.1 writes them)
@@ -322,6 +325,19 @@ class _TableFile:
         self._events.flush()
 
 
+def _as_os_error(exc: BaseException) -> OSError | None:
+    """The OS error behind a write failure (h5py reports some as RuntimeError "... errno = 28 ...")."""
+    if isinstance(exc, OSError):
+        return exc
+    if isinstance(exc, DataFileError) and getattr(exc, "errno", None):
+        return OSError(exc.errno, os.strerror(exc.errno))
+    m = re.search(r"errno = (\d+)", str(exc))
+    if isinstance(exc, RuntimeError) and m:
+        code = int(m.group(1))
+        return OSError(code, os.strerror(code))
+    return None
+
+
 #: the journal of a writer: ``<path>.partial/`` holds committed segments ``seg-<k>.h5`` and the metadata
 _SEGMENT, _JOURNAL_METADATA = "seg-{:08d}.h5", "metadata.yaml"
 
@@ -437,8 +453,10 @@ class Larcv3Writer:
 
     def _segment(self) -> _TableFile:
         if self._current is None:
-            self._current_tmp = self.partial / f".seg-{self._next:08d}.tmp"
-            f = h5py.File(self._current_tmp, "w")
+            # built in memory (HDF5's core driver) and written by plain file I/O at commit: a full disk is
+            # then an ordinary OSError, never an HDF5 file left half-flushed
+            self._current_tmp = self.partial / _SEGMENT.format(self._next)
+            f = h5py.File(self._current_tmp, "w", driver="core", backing_store=False)
             for key, value in sorted(self.metadata.items()):
                 f.attrs[key] = value
             self._current = _TableFile(f, self.compression_level)
@@ -460,8 +478,12 @@ class Larcv3Writer:
             self._segment().write(event)
             if self._current.n_entries >= self.flush_every:
                 self.flush()
-        except OSError as exc:
-            raise write_error(self.partial, exc) from None
+        except (OSError, RuntimeError, DataFileError) as exc:
+            os_error = _as_os_error(exc)
+            if os_error is None:
+                raise
+            self.abort()
+            raise self._write_failed(self.partial, os_error) from None
 
     def flush(self) -> None:
         """Commit the events written since the last commit: their segment is closed, fsynced and renamed."""
@@ -469,14 +491,21 @@ class Larcv3Writer:
         if seg is None or seg.n_entries == 0:
             return
         seg.flush()
+        seg.file.flush()
+        image = seg.file.id.get_file_image()
         seg.file.close()
-        with open(self._current_tmp, "rb+") as f:
-            os.fsync(f.fileno())
-        os.replace(self._current_tmp, self.partial / _SEGMENT.format(self._next))
+        self._current = None  # the in-memory file is gone: a failed write below loses only this segment
+        with atomic_open(self.partial / _SEGMENT.format(self._next), "wb", make_dirs=False) as f:
+            f.write(image)
         _fsync_dir(self.partial)
         self._committed += seg.n_entries
         self._next += 1
         self._current, self._current_tmp = None, None
+
+    def _write_failed(self, path: Path, exc: OSError) -> DataFileError:
+        what = str(write_error(path, exc)).split("cannot write: ", 1)[1].split(";")[0]
+        return DataFileError(path, f"cannot write: {what}; the {self._committed} committed events are kept in "
+                                   f"{self.partial.name} for --resume")
 
     def close(self) -> Path:
         """Commit, merge the journal into ``path`` (atomically) and remove the journal. Returns ``path``."""
@@ -485,13 +514,21 @@ class Larcv3Writer:
         try:
             self.flush()
             self._merge()
-        except OSError as exc:
-            raise write_error(self.path, exc) from None
+        except (OSError, RuntimeError, DataFileError) as exc:
+            os_error = _as_os_error(exc)
+            if os_error is None:
+                raise
+            self.abort()
+            raise self._write_failed(self.path, os_error) from None
         self._closed = True
         shutil.rmtree(self.partial, ignore_errors=True)
         return self.path
 
     def _merge(self) -> None:
+        segments = journal_segments(self.partial)
+        needed = sum(seg.stat().st_size for seg in segments) * 1.05 + (1 << 20)
+        if shutil.disk_usage(self.path.parent).free < needed:  # checked first: HDF5 must not meet a full disk
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
         fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
         os.close(fd)
         try:
@@ -499,7 +536,7 @@ class Larcv3Writer:
                 for key, value in sorted(self.metadata.items()):  # canonical order: same bytes
                     out.attrs[key] = value
                 tables = _TableFile(out, self.compression_level)
-                for seg in journal_segments(self.partial):
+                for seg in segments:
                     source = Larcv3File(seg)
                     try:
                         for entry in range(source.n_entries):
@@ -525,14 +562,13 @@ class Larcv3Writer:
         self._closed = True
         try:
             self.flush()
-        except OSError:  # a full disk: the segment in progress is lost, the committed ones are kept
+        except (OSError, RuntimeError, DataFileError):  # a full disk: the segment in progress is lost
             pass
         finally:
             if self._current is not None:
                 with contextlib.suppress(Exception):
                     self._current.file.close()
-                if self._current_tmp is not None and self._current_tmp.exists():
-                    self._current_tmp.unlink()
+            self._current = None
 
     def __enter__(self) -> Larcv3Writer:
         return self
@@ -547,9 +583,8 @@ class Larcv3Writer:
 # --- reading
 
 
-#: the largest image read from a file: sides up to 32768 and 2**26 pixels (268 MB as float32); MicroBooNE's
-#: widest plane has 3456 wires and a readout 9600 ticks (33 M pixels), its images 3456 x 1008
-MAX_SIDE, MAX_PIXELS = 1 << 15, 1 << 26
+#: the largest image read from a file (larseg.conventions)
+MAX_SIDE, MAX_PIXELS = MAX_IMAGE_SIDE, MAX_IMAGE_PIXELS
 
 #: what h5py and numpy raise on damaged or malformed files
 _READ_ERRORS = (OSError, KeyError, ValueError, TypeError, IndexError, RuntimeError, AttributeError, OverflowError)

@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, replace
 import numpy as np
 import torch.nn.functional as F
 
-from larseg.conventions import PIXEL_THRESHOLD
+from larseg.conventions import MAX_IMAGE_PIXELS, MAX_IMAGE_SIDE, PIXEL_THRESHOLD
 from larseg.errors import LarsegError
 
 
@@ -74,6 +74,9 @@ class InputContract:
             raise LarsegError(f"{what}: shape {x.shape}; expected (H, W) or (N, H, W)")
         if min(x.shape[-2:]) == 0:
             raise LarsegError(f"{what}: empty image ({x.shape[-2]} x {x.shape[-1]} pixels)")
+        if max(x.shape[-2:]) > MAX_IMAGE_SIDE or x.shape[-2] * x.shape[-1] > MAX_IMAGE_PIXELS:
+            raise LarsegError(f"{what}: {x.shape[-2]} x {x.shape[-1]} pixels is beyond the largest image larseg "
+                              f"runs a network on (sides up to {MAX_IMAGE_SIDE}, {MAX_IMAGE_PIXELS} pixels)")
         x = x.astype(np.float32, copy=True)
         bad = int(np.count_nonzero(~np.isfinite(x)))
         if bad:

@@ -11,6 +11,8 @@ import csv
 import math
 from pathlib import Path
 
+from larseg.atomic import atomic_open, write_error
+
 TRAIN_CSV = "train.csv"
 VAL_CSV = "val.csv"
 
@@ -37,11 +39,14 @@ class RunLog:
         if not new:  # keep the columns of the existing file (a run resumed by another larseg version)
             with path.open(newline="") as f:
                 fields = next(csv.reader(f), None) or fields
-        with path.open("a", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore", restval="")
-            if new:
-                writer.writeheader()
-            writer.writerow({k: _fmt(v) for k, v in row.items()})
+        try:
+            with path.open("a", newline="") as f:
+                writer = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore", restval="")
+                if new:
+                    writer.writeheader()
+                writer.writerow({k: _fmt(v) for k, v in row.items()})
+        except OSError as exc:  # a full disk or a read-only run directory: one line
+            raise write_error(path, exc) from None
 
     def train_row(self, row: dict) -> None:
         self._append(TRAIN_CSV, row)
@@ -71,12 +76,10 @@ class RunLog:
                 continue
             fields = list(rows[0])
             keep = [r for r in rows if int(float(r["step"])) <= step]
-            tmp = path.with_suffix(".csv.tmp")
-            with tmp.open("w", newline="") as f:
-                writer = csv.DictWriter(f, fieldnames=fields)
+            with atomic_open(path, "w") as f:
+                writer = csv.DictWriter(f, fieldnames=fields, lineterminator="\r\n")
                 writer.writeheader()
                 writer.writerows(keep)
-            tmp.replace(path)
 
     def close(self) -> None:
         if self._tb is not None:

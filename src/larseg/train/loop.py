@@ -32,6 +32,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from larseg import config as cfgmod
+from larseg.atomic import output_dir
 from larseg.config import to_yaml
 from larseg.data.resume import check_same_data, data_records, first_difference
 from larseg.errors import ConfigError, LarsegError
@@ -358,7 +359,7 @@ def _run(task, train_files, val_files, out: Path, mcfg, tcfg, settings, init_enc
     if not val_files:
         raise LarsegError("no validation files given (--val)")
     if info.is_main:
-        out.mkdir(parents=True, exist_ok=True)
+        output_dir(out)
         (out / "model.yaml").write_text(to_yaml(mcfg))
         (out / "training.yaml").write_text(to_yaml(tcfg))
     D.barrier(info)
