@@ -12,12 +12,12 @@ from __future__ import annotations
 import hashlib
 import shutil
 import sys
-from contextlib import contextmanager
 from pathlib import Path
 
 import h5py
 import pytest
 import yaml
+from cli_helpers import kill_after, run_cli
 
 from larseg import __version__
 from larseg.config import resolve
@@ -29,33 +29,7 @@ from larseg.simulation import simulate_file
 SEED = 5
 
 
-def run_cli(capsys, *args) -> tuple[int, str, str]:
-    """``larseg ARGS`` in this process, as ``main()`` runs it (user errors -> one line, status 2)."""
-    from larseg.cli import main
-
-    old = sys.argv
-    sys.argv = ["larseg", *map(str, args)]
-    try:
-        main()
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    finally:
-        sys.argv = old
-    out = capsys.readouterr()
-    return code, out.out, out.err
-
-
-@contextmanager
-def _kill_after_two(total, done):
-    count = [0]
-
-    def advance(n=1):
-        count[0] += n
-        if count[0] == 2:
-            raise KeyboardInterrupt
-
-    yield advance
+_kill_after_two = kill_after(2)
 
 
 def _interrupted(path: Path, preset: str = "mpv", n: int = 4, **kw) -> Path:

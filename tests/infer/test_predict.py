@@ -7,6 +7,7 @@ import sys
 
 import numpy as np
 import pytest
+from cli_helpers import run_cli
 from infer_helpers import save_checkpoint, tiny_model, track_image
 
 import larseg
@@ -42,23 +43,6 @@ def sample(tmp_path):
             metas = [ImageMeta.for_dense(p, h, w_, (0.3, 0.3)) for p, (h, w_) in enumerate(SHAPES)]
             w.write(Event(*ids, sparse2d={"wire": [sparse_from_dense(im, m, im != 0) for im, m in zip(planes, metas)]}))
     return path, images
-
-
-def run_cli(capsys, *args) -> tuple[int, str, str]:
-    """``larseg ARGS`` in this process, as ``main()`` runs it (user errors -> one line, status 2)."""
-    from larseg.cli import main
-
-    old = sys.argv
-    sys.argv = ["larseg", *map(str, args)]
-    try:
-        main()
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    finally:
-        sys.argv = old
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def test_predict_products_ids_and_scores(capsys, tmp_path, tiny_ckpt, sample):

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 import h5py
 import numpy as np
 import pytest
+from cli_helpers import kill_after
 
 from larseg.config import from_yaml, load_preset
 from larseg.data.larcv3 import Larcv3File
@@ -66,17 +65,7 @@ def test_shards_concatenate_into_the_single_run(config, reference, tmp_path):
 def test_interrupted_run_resumes_to_the_same_file(config, reference, tmp_path):
     path = tmp_path / "resumed.h5"
 
-    @contextmanager
-    def killer(total, done):
-        count = [0]
-
-        def advance(n=1):
-            count[0] += n
-            if count[0] == 2:
-                raise KeyboardInterrupt
-
-        yield advance
-
+    killer = kill_after(2)
     with pytest.raises(KeyboardInterrupt):
         simulate_file(config, 4, path, seed=11, progress_factory=killer)
     assert not path.exists()

@@ -245,7 +245,6 @@ class _TableFile:
         self.file = file
         self.compression_level = compression_level
         self._tables: dict[tuple[str, str, str], _Table] = {}
-        self._products: set[tuple[str, str]] | None = None  # fixed by the first event
         self._events = self._create(file.require_group("Events"), "event_id", EVENT_ID_DTYPE)
 
     @property
@@ -267,12 +266,7 @@ class _TableFile:
         return self._tables[key]
 
     def write(self, event: Event) -> None:
-        products = {("sparse2d", p) for p in event.sparse2d} | {("cluster2d", p) for p in event.cluster2d} \
-            | {("particle", p) for p in event.particle}
-        if self._products is None:
-            self._products = products
-        elif products != self._products:
-            raise ValueError(f"event products {sorted(products)} differ from the file's {sorted(self._products)}")
+        """Append one event (the writer checked that its products are the file's)."""
         for producer, images in event.sparse2d.items():
             self._write_sparse2d(producer, images)
         for producer, sets in event.cluster2d.items():
@@ -474,16 +468,10 @@ class Larcv3Writer:
             self._products = products
         elif products != self._products:
             raise ValueError(f"event products {sorted(products)} differ from the file's {sorted(self._products)}")
-        try:
+        with self._disk_errors(self.partial):
             self._segment().write(event)
             if self._current.n_entries >= self.flush_every:
                 self.flush()
-        except (OSError, RuntimeError, DataFileError) as exc:
-            os_error = _as_os_error(exc)
-            if os_error is None:
-                raise
-            self.abort()
-            raise self._write_failed(self.partial, os_error) from None
 
     def flush(self) -> None:
         """Commit the events written since the last commit: their segment is closed, fsynced and renamed."""
@@ -502,24 +490,27 @@ class Larcv3Writer:
         self._next += 1
         self._current, self._current_tmp = None, None
 
-    def _write_failed(self, path: Path, exc: OSError) -> DataFileError:
-        what = str(write_error(path, exc)).split("cannot write: ", 1)[1].split(";")[0]
-        return DataFileError(path, f"cannot write: {what}; the {self._committed} committed events are kept in "
-                                   f"{self.partial.name} for --resume")
-
-    def close(self) -> Path:
-        """Commit, merge the journal into ``path`` (atomically) and remove the journal. Returns ``path``."""
-        if self._closed:
-            return self.path
+    @contextlib.contextmanager
+    def _disk_errors(self, path: Path):
+        """A full disk or a read-only place while writing: stop, keep the journal, say so in one line."""
         try:
-            self.flush()
-            self._merge()
+            yield
         except (OSError, RuntimeError, DataFileError) as exc:
             os_error = _as_os_error(exc)
             if os_error is None:
                 raise
             self.abort()
-            raise self._write_failed(self.path, os_error) from None
+            what = str(write_error(path, os_error)).split("cannot write: ", 1)[1].split(";")[0]
+            raise DataFileError(path, f"cannot write: {what}; the {self._committed} committed events are kept in "
+                                      f"{self.partial.name} for --resume") from None
+
+    def close(self) -> Path:
+        """Commit, merge the journal into ``path`` (atomically) and remove the journal. Returns ``path``."""
+        if self._closed:
+            return self.path
+        with self._disk_errors(self.path):
+            self.flush()
+            self._merge()
         self._closed = True
         shutil.rmtree(self.partial, ignore_errors=True)
         return self.path
