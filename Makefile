@@ -44,7 +44,8 @@ test-all: $(STAMP)
 SLOW_CI ?= tests/detector/test_detector_images.py::test_isotropic_mip_peak_mode_is_near_60 \
            tests/physics/test_invariants.py::test_preset_events_are_physical_1000 \
            tests/data/test_fuzz_readers.py::test_fuzzed_files_many \
-           tests/data/test_kill_during_write.py
+           tests/data/test_kill_during_write.py \
+           tests/eval/test_hostile_outputs.py
 test-slow-ci: $(STAMP)
 	$(PY) -m pytest -q -m slow --durations=5 $(SLOW_CI) $(PYTEST_ARGS)
 

@@ -95,3 +95,10 @@ def save_figure(fig, path: str | Path, dpi: int = 100) -> Path:
     with atomic_open(path, "wb") as f:
         fig.savefig(f, format=fmt, dpi=dpi)
     return path
+
+
+def write_text_atomic(path: str | Path, text: str) -> Path:
+    """Write ``text`` to a temporary file beside ``path``, then rename: readers never see half a file."""
+    with atomic_open(path, "w") as f:
+        f.write(text)
+    return Path(path)

@@ -10,16 +10,9 @@ from typing import Any
 
 import numpy as np
 
-from larseg.atomic import atomic_open
+from larseg.atomic import write_text_atomic  # noqa: F401  (re-exported: the eval outputs use it)
 from larseg.errors import DataFileError
 from larseg.model.predictor import Predictor, as_predictor
-
-
-def write_text_atomic(path: str | Path, text: str) -> Path:
-    """Write ``text`` to a temporary file beside ``path``, then rename: readers never see half a file."""
-    with atomic_open(path, "w") as f:
-        f.write(text)
-    return Path(path)
 
 
 def clean(value: Any) -> Any:
