@@ -60,20 +60,49 @@ def test_a_pickle_payload_never_runs(tmp_path, where):
     assert not marker.exists()
 
 
-def test_commands_refuse_a_poisoned_model_in_one_line(tmp_path):
-    marker = tmp_path / "marker"
-    path = tmp_path / "evil.pt"
-    torch.save(_checkpoint(extra=Payload(marker)), path)
-    image = tmp_path / "image.npy"
+def _larcv3_sample(path: Path) -> Path:
     import numpy as np
 
-    np.save(image, np.zeros((16, 16), dtype=np.float32))
-    for args in (["predict", str(path), str(image), "-o", str(tmp_path / "out.h5")],
-                 ["export", str(path), "-o", str(tmp_path / "m.onnx")]):
+    from larseg.data.larcv3 import Event, ImageMeta, Larcv3Writer, sparse_from_dense
+
+    with Larcv3Writer(path) as w:
+        for k in range(2):
+            planes = []
+            for p in range(3):
+                im = np.zeros((32, 32), np.float32)
+                im[5:20, 10 + k] = 60.0
+                planes.append(sparse_from_dense(im, ImageMeta.for_dense(p, 32, 32, (0.3, 0.3)), im != 0))
+            labels = [type(planes[0])(pl.meta, pl.index, np.ones(len(pl.index), np.float32)) for pl in planes]
+            w.write(Event(1, 0, k, sparse2d={"wire": planes, "segment": labels}))
+    return path
+
+
+def test_commands_refuse_a_poisoned_model_in_one_line(tmp_path):
+    """Every command that loads a checkpoint: predict, evaluate, display --model, recalibrate, export,
+    train --init-encoder, train --resume (a poisoned last.pt)."""
+    marker = tmp_path / "marker"
+    evil = tmp_path / "evil.pt"
+    torch.save(_checkpoint(extra=Payload(marker)), evil)
+    data = _larcv3_sample(tmp_path / "data.h5")
+    run = tmp_path / "run"
+    run.mkdir()
+    torch.save(_checkpoint(extra=Payload(marker)), run / "last.pt")
+    train = ["train", str(data), "--val", str(data), "--model", "sparse-cpu", "--training", "sparse-cpu"]
+    commands = [
+        ["predict", str(evil), str(data), "-o", str(tmp_path / "out.h5")],
+        ["evaluate", str(evil), str(data), "-o", str(tmp_path / "eval")],
+        ["display", str(data), "-m", str(evil), "-o", str(tmp_path / "d.png")],
+        ["recalibrate", str(evil), str(data), "-o", str(tmp_path / "r.pt")],
+        ["export", str(evil), "-o", str(tmp_path / "m.onnx")],
+        [*train, "-o", str(tmp_path / "new"), "--init-encoder", str(evil)],
+        [*train, "-o", str(run), "--resume"],
+    ]
+    for args in commands:
         proc = subprocess.run([sys.executable, "-m", "larseg", *args], capture_output=True, text=True, timeout=120)
-        assert proc.returncode == 2, proc.stderr
+        assert proc.returncode == 2, (args[0], proc.stderr[-1500:])
         lines = proc.stderr.strip().splitlines()
-        assert len(lines) == 1 and lines[0].startswith("larseg: error:") and "refused" in lines[0]
+        assert lines[-1].startswith("larseg: error:") and "refused" in lines[-1], (args[0], lines[-1])
+        assert "Traceback" not in proc.stderr
     assert not marker.exists()
 
 
