@@ -102,3 +102,17 @@ def write_text_atomic(path: str | Path, text: str) -> Path:
     with atomic_open(path, "w") as f:
         f.write(text)
     return Path(path)
+
+
+def remove_stale_temporaries(path: str | Path) -> int:
+    """Remove the temporary files that :func:`atomic_open` left beside ``path`` when a process was killed
+    (``.<name>.*.tmp``); returns how many. Call it where only one writer of ``path`` can be running."""
+    path = Path(path)
+    n = 0
+    for tmp in path.parent.glob(f".{path.name}.*.tmp"):
+        try:
+            tmp.unlink()
+            n += 1
+        except OSError:
+            pass
+    return n

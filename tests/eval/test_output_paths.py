@@ -60,3 +60,26 @@ def test_train_into_a_file_is_one_line(tmp_path):
                   "--set", "max_steps=1")
     assert isinstance(result.exception, DataFileError) and "exists and is not a directory" in str(result.exception)
     assert taken.read_text() == "mine"
+
+
+def test_outputs_that_would_replace_an_input_or_the_wrong_kind(tmp_path):
+    data = write_pulse_file(tmp_path / "d.h5", [np.full(10, 60.0)])
+    before = data.read_bytes()
+    result = _run("merge", data, data, "-o", data, "--overwrite")
+    assert isinstance(result.exception, DataFileError) and "is also an input" in str(result.exception)
+    assert data.read_bytes() == before
+    ckpt = write_checkpoint(tmp_path / "m.pt")
+    result = _run("export", ckpt, "-o", tmp_path / "m.pt", "--overwrite")
+    assert "must end in .onnx" in str(result.exception)
+
+
+def test_train_removes_temporaries_left_by_a_killed_save(tmp_path):
+    data = write_pulse_file(tmp_path / "d.h5", [np.full(10, 60.0)] * 2)
+    run = tmp_path / "run"
+    run.mkdir()
+    stale = run / ".last.pt.abc123.tmp"
+    stale.write_bytes(b"x" * 1000)
+    result = _run("train", data, "--val", data, "-o", run, "--model", "sparse-cpu", "--training", "sparse-cpu",
+                  "--set", "max_steps=1", "--set", "num_workers=0", "--set", "augment.crop=0")
+    assert result.exit_code == 0, result.output
+    assert not stale.exists() and (run / "last.pt").is_file()

@@ -82,6 +82,8 @@ def export_cmd(
     from larseg.infer import export_onnx, parity
     from larseg.model.io import load_network
 
+    if output.suffix.lower() != ".onnx":
+        raise LarsegError(f"{output}: an ONNX export must end in .onnx")
     if output.exists() and not overwrite:
         raise LarsegError(f"{output}: exists already (use --overwrite to replace it)")
     net = load_network(model)

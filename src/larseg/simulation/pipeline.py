@@ -230,6 +230,8 @@ def simulate_file(config: SimulationConfig, n_events: int, path: str | Path, *, 
 def merge_files(inputs: Sequence[str | Path], output: str | Path, overwrite: bool = False) -> int:
     """Concatenate shard files (in the order given) into ``output``; they must share a config and seed."""
     output = Path(output)
+    if any(Path(p).resolve() == output.resolve() for p in inputs):
+        raise DataFileError(output, "is also an input: choose another output file (the inputs are kept as they are)")
     if output.exists() and not overwrite:
         raise DataFileError(output, "exists already (use --overwrite to replace it)")
     files = [Larcv3File(p) for p in inputs]

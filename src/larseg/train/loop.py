@@ -32,7 +32,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from larseg import config as cfgmod
-from larseg.atomic import output_dir, write_text_atomic
+from larseg.atomic import output_dir, remove_stale_temporaries, write_text_atomic
 from larseg.config import to_yaml
 from larseg.data.resume import check_same_data, data_records, first_difference
 from larseg.errors import ConfigError, LarsegError
@@ -360,6 +360,8 @@ def _run(task, train_files, val_files, out: Path, mcfg, tcfg, settings, init_enc
         raise LarsegError("no validation files given (--val)")
     if info.is_main:
         output_dir(out)
+        for name in ("last.pt", "best.pt"):  # left by a run killed while saving (kill -9 skips the cleanup)
+            remove_stale_temporaries(out / name)
         write_text_atomic(out / "model.yaml", to_yaml(mcfg))
         write_text_atomic(out / "training.yaml", to_yaml(tcfg))
     D.barrier(info)
