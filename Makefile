@@ -45,7 +45,8 @@ SLOW_CI ?= tests/detector/test_detector_images.py::test_isotropic_mip_peak_mode_
            tests/physics/test_invariants.py::test_preset_events_are_physical_1000 \
            tests/data/test_fuzz_readers.py::test_fuzzed_files_many \
            tests/data/test_kill_during_write.py \
-           tests/eval/test_hostile_outputs.py
+           tests/eval/test_hostile_outputs.py \
+           tests/model/test_checkpoint_safety.py::test_flipped_bytes_many
 test-slow-ci: $(STAMP)
 	$(PY) -m pytest -q -m slow --durations=5 $(SLOW_CI) $(PYTEST_ARGS)
 

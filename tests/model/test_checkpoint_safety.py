@@ -125,9 +125,23 @@ def test_truncated_and_empty_files(good, tmp_path):
             read_checkpoint(path)
 
 
+FLIPS = st.lists(st.tuples(st.floats(0, 1, exclude_max=True), st.integers(1, 255)), min_size=1, max_size=20)
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(flips=st.lists(st.tuples(st.floats(0, 1, exclude_max=True), st.integers(1, 255)), min_size=1, max_size=20))
+@given(flips=FLIPS)
 def test_flipped_bytes_are_refused_or_harmless(good, tmp_path, flips):
+    _flipped(good, tmp_path, flips)
+
+
+@pytest.mark.slow
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(flips=FLIPS)
+def test_flipped_bytes_many(good, tmp_path, flips):
+    _flipped(good, tmp_path, flips)
+
+
+def _flipped(good, tmp_path, flips):
     data = bytearray(good.read_bytes())
     for where, bits in flips:
         data[int(where * len(data))] ^= bits

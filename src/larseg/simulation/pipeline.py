@@ -193,6 +193,7 @@ def simulate_file(config: SimulationConfig, n_events: int, path: str | Path, *, 
     ``.partial`` file is continued from its last complete event.
     """
     path = Path(path)
+    _check_suffix(path)
     if path.exists() and not overwrite:
         raise DataFileError(path, "exists already (use --overwrite to replace it)")
     indices = shard_range(n_events, shard)
@@ -227,9 +228,15 @@ def simulate_file(config: SimulationConfig, n_events: int, path: str | Path, *, 
     return SimulationResult(path, len(indices), time.perf_counter() - start)
 
 
+def _check_suffix(path: Path) -> None:
+    if path.suffix.lower() not in (".h5", ".hdf5"):
+        raise DataFileError(path, "output must be an HDF5 file (.h5)")
+
+
 def merge_files(inputs: Sequence[str | Path], output: str | Path, overwrite: bool = False) -> int:
     """Concatenate shard files (in the order given) into ``output``; they must share a config and seed."""
     output = Path(output)
+    _check_suffix(output)
     if any(Path(p).resolve() == output.resolve() for p in inputs):
         raise DataFileError(output, "is also an input: choose another output file (the inputs are kept as they are)")
     if output.exists() and not overwrite:
