@@ -77,7 +77,7 @@ class PlaneDataset(Dataset):
         image = wire.dense()
         _check_finite(image, f.path, entry)
         apply_threshold(image, self.threshold)
-        item = {"image": torch.from_numpy(image[None].copy()), "index": index}
+        item = {"image": torch.from_numpy(image[None]), "index": index}  # image: a fresh array of our own
         if not self.labels:
             return item
         label = self._projection(f.sparse2d(SEGMENT, entry, self.plane), f, SEGMENT).dense().astype(np.int64)
