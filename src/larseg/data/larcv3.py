@@ -88,6 +88,11 @@ _TABLES = {
     "particle": {"extents": EXTENTS_DTYPE, "particles": LARCV_PARTICLE_DTYPE},
 }
 _CHUNK_ROWS = {"voxels": 16384, "particles": 256, "cluster_extents": 1024}
+#: which table each table's ``first`` field indexes (the merge shifts it by the rows before)
+_LINKS = {"sparse2d": {"extents": "voxel_extents", "voxel_extents": "voxels"},
+          "cluster2d": {"extents": "projection_extents", "projection_extents": "cluster_extents",
+                        "cluster_extents": "voxels"},
+          "particle": {"extents": "particles"}}
 #: the per-entry index tables a reader keeps in memory once read (at most this many bytes each)
 _INDEX_TABLES, _INDEX_CACHE_BYTES = ("voxel_extents", "image_meta", "projection_extents", "cluster_extents"), 64 << 20
 PRODUCT_TYPES = tuple(_TABLES)
@@ -231,6 +236,19 @@ class _Table:
             self.n += len(rows)
         return first
 
+    def flush_chunks(self, chunk_rows: int) -> None:
+        """Write the pending rows that fill whole chunks; keep the rest pending (a write pattern that depends
+        only on the stream of rows, not on how it arrived)."""
+        total = sum(len(r) for r in self.pending)
+        n = (total // chunk_rows) * chunk_rows
+        if n == 0:
+            return
+        rows = np.concatenate(self.pending)
+        self.pending = [rows[n:]] if n < total else []
+        start = self.ds.shape[0]
+        self.ds.resize((start + n,))
+        self.ds[start:] = rows[:n]
+
     def flush(self) -> None:
         if not self.pending:
             return
@@ -333,6 +351,43 @@ def _as_os_error(exc: BaseException) -> OSError | None:
         code = int(m.group(1))
         return OSError(code, os.strerror(code))
     return None
+
+
+def _merge_tables(out: h5py.File, segments: list[Path], compression_level: int) -> None:
+    """Concatenate the segments' tables into ``out``, table by table, shifting the ``first`` links.
+
+    Each table is written in whole chunks as its rows arrive, tables one after the other in a
+    fixed order: the file's bytes depend only on the events, not on where the segments began.
+    """
+    files = [h5py.File(seg, "r") for seg in segments]
+    try:
+        tables = _TableFile(out, compression_level)  # creates /Events/event_id
+        for f in files:
+            tables._events.append(f["Events/event_id"][:])
+            tables._events.flush_chunks(_CHUNK_ROWS.get("event_id", 128))
+        tables._events.flush()
+        groups = sorted(files[0].get("Data", {})) if files else []
+        for gname in groups:
+            product_type = gname.split("_", 1)[0]
+            links = _LINKS[product_type]
+            sizes = [{t: f["Data"][gname][t].shape[0] for t in _TABLES[product_type]} for f in files]
+            for table in _TABLES[product_type]:
+                producer = gname[len(product_type) + 1: -len("_group")]
+                target = tables._table(product_type, producer, table)
+                chunk = _CHUNK_ROWS.get(table, 128)
+                offset = 0
+                for f, size in zip(files, sizes):
+                    rows = f["Data"][gname][table][:]
+                    if table in links and offset:
+                        rows["first"] += offset
+                    target.append(rows)
+                    target.flush_chunks(chunk)
+                    if table in links:
+                        offset += size[links[table]]
+                target.flush()
+    finally:
+        for f in files:
+            f.close()
 
 
 #: the journal of a writer: ``<path>.partial/`` holds committed segments ``seg-<k>.h5`` and the metadata
@@ -529,17 +584,7 @@ class Larcv3Writer:
             with h5py.File(tmp, "w") as out:
                 for key, value in sorted(self.metadata.items()):  # canonical order: same bytes
                     out.attrs[key] = value
-                tables = _TableFile(out, self.compression_level)
-                for seg in segments:
-                    source = Larcv3File(seg)
-                    try:
-                        for entry in range(source.n_entries):
-                            tables.write(source.read(entry))
-                            if tables.n_entries % 256 == 0:
-                                tables.flush()
-                    finally:
-                        source.close()
-                tables.flush()
+                _merge_tables(out, segments, self.compression_level)
             with open(tmp, "rb+") as f:
                 os.fsync(f.fileno())
             os.chmod(tmp, 0o644)
