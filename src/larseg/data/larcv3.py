@@ -474,7 +474,6 @@ class Larcv3Writer:
         self.compression_level = compression_level
         self._closed = False
         self._current: _TableFile | None = None
-        self._current_tmp: Path | None = None
         try:
             if resume and self.partial.exists():
                 _, self._committed = read_journal(self.partial)
@@ -507,8 +506,7 @@ class Larcv3Writer:
         if self._current is None:
             # built in memory (HDF5's core driver) and written by plain file I/O at commit: a full disk is
             # then an ordinary OSError, never an HDF5 file left half-flushed
-            self._current_tmp = self.partial / _SEGMENT.format(self._next)
-            f = h5py.File(self._current_tmp, "w", driver="core", backing_store=False)
+            f = h5py.File(f"segment-{self._next}", "w", driver="core", backing_store=False)
             for key, value in sorted(self.metadata.items()):
                 f.attrs[key] = value
             self._current = _TableFile(f, self.compression_level)
@@ -532,7 +530,7 @@ class Larcv3Writer:
                 self.flush()
 
     def flush(self) -> None:
-        """Commit the events written since the last commit: their segment is closed, fsynced and renamed."""
+        """Commit the events written since the last commit: their in-memory segment is written atomically."""
         seg = self._current
         if seg is None or seg.n_entries == 0:
             return
@@ -546,7 +544,6 @@ class Larcv3Writer:
         _fsync_dir(self.partial)
         self._committed += seg.n_entries
         self._next += 1
-        self._current, self._current_tmp = None, None
 
     @contextlib.contextmanager
     def _disk_errors(self, path: Path):
@@ -733,16 +730,14 @@ class Larcv3File:
             raise DataFileError(self.path, f"entry {entry} out of range (file has {self.n_entries} entries)")
 
     def _group(self, product_type: str, producer: str) -> h5py.Group:
+        handle = self._handle()  # first: reopening in another process clears the caches
         cached = self._group_cache.get((product_type, producer)) if self.cache_tables else None
         if cached is not None:
-            self._handle()  # (re)opened in this process: the caches were cleared if it was not
-            cached = self._group_cache.get((product_type, producer))
-            if cached is not None:
-                return cached
+            return cached
         if producer not in self.products.get(product_type, []):
             have = ", ".join(self.products.get(product_type, [])) or "none"
             raise DataFileError(self.path, f"no {product_type} product '{producer}' (has: {have})")
-        group = self._handle()["Data"][group_name(product_type, producer)]
+        group = handle["Data"][group_name(product_type, producer)]
         missing = [n for n in _TABLES[product_type] if n not in group]
         if missing:
             raise DataFileError(self.path, f"{product_type} product '{producer}' lacks its '{missing[0]}' table")

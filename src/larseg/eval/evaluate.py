@@ -333,7 +333,7 @@ def write_outputs(out: Path, results: list[SampleResult], info: ModelInfo | None
                          "events_per_second": r.summary.get("events_per_second")} for r in results],
             "provenance": provenance()}
     if info is not None:
-        meta["model"] = info.as_dict()
+        meta["model"] = info.as_record()
     write_json(out / "evaluation.json", meta)
     figures = []
     if plots:

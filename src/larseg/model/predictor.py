@@ -170,8 +170,6 @@ class Predictor:
                 "threshold": self.threshold, "provenance": self.provenance, "model_config": self.model_config,
                 "training": self.training}
 
-    as_dict = as_record
-
     def __repr__(self) -> str:
         return (f"Predictor(model={self.config.name!r}, backend={self.backend!r}, device={str(self.device)!r}, "
                 f"plane={self.plane}, threshold={self.threshold:g}, source={self.source!r})")
