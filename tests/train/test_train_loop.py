@@ -71,6 +71,46 @@ def test_resume_reaches_the_same_weights(sample_files, tmp_path, recalibration):
     assert [(r["step"], r["loss"]) for r in rows_a] == [(r["step"], r["loss"]) for r in rows_b]
 
 
+def test_time_limit_ends_a_slice_cleanly_and_resumes_exactly(sample_files, tmp_path, monkeypatch):
+    """A campaign slice (--time-limit) stops at a step boundary with last.pt written; resuming it
+    reaches the weights of a run that was never stopped."""
+    import larseg.train.loop as loop
+
+    cfg = tiny_training(checkpoint_every=100, epochs=2)
+    full = _run(sample_files, tmp_path / "full", training=cfg)
+    clock = {"t": 0.0}
+
+    def fake_clock():  # every reading advances 1 s: the limit of 2.5 s falls inside the first epoch
+        clock["t"] += 1.0
+        return clock["t"]
+
+    monkeypatch.setattr(loop.time, "perf_counter", fake_clock)
+    part = _run(sample_files, tmp_path / "part", training=cfg, time_limit=2.5)
+    monkeypatch.undo()
+    stopped_at = read_checkpoint(tmp_path / "part" / "last.pt")["step"]
+    assert not part.finished and 0 < stopped_at == part.steps < full.steps
+    resumed = _run(sample_files, tmp_path / "part", model=None, training=None, resume=True)
+    assert resumed.finished and resumed.steps == full.steps
+    a = read_checkpoint(tmp_path / "full" / "last.pt")["model"]
+    b = read_checkpoint(tmp_path / "part" / "last.pt")["model"]
+    for k, v in a.items():
+        assert torch.equal(v, b[k]), k
+    with pytest.raises(LarsegError, match="time limit"):
+        _run(sample_files, tmp_path / "bad", training=cfg, time_limit=0)
+
+
+def test_time_limit_option_parses_durations():
+    import typer
+
+    from larseg.cli.train_cmd import parse_duration
+
+    assert parse_duration("90") == 90 and parse_duration("90m") == 5400 and parse_duration("1.5h") == 5400
+    assert parse_duration("45s") == 45 and parse_duration(None) is None
+    for bad in ("two hours", "-1h", "0", "nanm", "infh"):
+        with pytest.raises(typer.BadParameter):
+            parse_duration(bad)
+
+
 def test_gradient_accumulation_and_workers(sample_files, tmp_path):
     cfg = tiny_training(micro_batch=3, max_steps=2, epochs=1, num_workers=1, channels_last=True)
     with pytest.warns(UserWarning, match="channels-last disabled"):  # the tiny net has 4-channel 1x1/2 shortcuts

@@ -23,6 +23,27 @@ def _seed_option(value: int) -> int:
     return check_option(value, "--seed", 0, SEED_LIMIT, high_open=True)
 
 
+_TIME_HELP = ("Stop cleanly (last.pt written) at the first step after this much training time: seconds, or "
+              "with a unit (90m, 2h, 1.5h); --resume continues from there. For campaigns run in slices.")
+_UNITS = {"s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}
+
+
+def parse_duration(text: str | None) -> float | None:
+    """``--time-limit`` text as seconds: ``3600``, ``90m``, ``2h``, ``1.5h``, ``45s`` (one clear error otherwise)."""
+    if text is None:
+        return None
+    raw = text.strip().lower()
+    unit = next((u for u in sorted(_UNITS, key=len, reverse=True) if raw.endswith(u)), "")
+    try:
+        seconds = float(raw[:len(raw) - len(unit)]) * _UNITS.get(unit, 1.0)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not a duration (seconds, or 90m, 2h)",
+                                 param_hint="--time-limit") from None
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise typer.BadParameter(f"{text!r}: must be a positive duration", param_hint="--time-limit")
+    return seconds
+
+
 def _quiet_threads() -> None:
     """Idle OpenMP threads sleep instead of spinning (set before torch loads; ``OMP_WAIT_POLICY`` overrides).
 
@@ -51,12 +72,14 @@ def pretrain_cmd(
     resume: bool = typer.Option(False, "--resume", help="Continue the run in OUTPUT from its last.pt."),
     device: str = typer.Option("auto", "--device", help=_DEVICE_HELP),
     settings: list[str] = typer.Option(None, "--set", help=_SET_HELP),
+    time_limit: str = typer.Option(None, "--time-limit", help=_TIME_HELP),
 ) -> None:
     """Pretrain the U-ResNet encoder as a 5-class particle classifier (e-, gamma, mu-, pi-, p) for transfer learning."""
     _quiet_threads()
     from larseg.train import pretrain
 
     result = pretrain(data, val, output, model, training, settings=parse_settings(settings), resume=resume,
+                      time_limit=parse_duration(time_limit),
                       device=device)
     _report(result, "pretraining")
 
@@ -73,13 +96,15 @@ def train_cmd(
     resume: bool = typer.Option(False, "--resume", help="Continue the run in OUTPUT from its last.pt."),
     device: str = typer.Option("auto", "--device", help=_DEVICE_HELP),
     settings: list[str] = typer.Option(None, "--set", help=_SET_HELP),
+    time_limit: str = typer.Option(None, "--time-limit", help=_TIME_HELP),
 ) -> None:
     """Train the U-ResNet (track/shower pixel labelling) with the paper's recipe; torchrun for several GPUs."""
     _quiet_threads()
     from larseg.train import train
 
     result = train(data, val, output, model, training, settings=parse_settings(settings),
-                   init_encoder=init_encoder, resume=resume, device=device)
+                   init_encoder=init_encoder, resume=resume, device=device,
+                   time_limit=parse_duration(time_limit))
     _report(result, "training")
 
 

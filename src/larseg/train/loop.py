@@ -278,44 +278,50 @@ def train(train_files: Sequence[str | Path], val_files: Sequence[str | Path], ou
           model: ModelConfig | str | None = None, training: TrainConfig | str | None = None, *,
           settings: dict | None = None, init_encoder: str | Path | None = None, resume: bool = False,
           device: str = "auto", progress: bool = True, stop_after_steps: int | None = None,
-          save_on_stop: bool = True) -> TrainResult:
+          save_on_stop: bool = True, time_limit: float | None = None) -> TrainResult:
     """Train a U-ResNet (segmentation) into run directory ``out_dir``.
 
     ``model``/``training``: configs or preset names (default ``paper``; on ``resume`` the
     checkpoint's). ``settings``: dotted overrides (see :func:`apply_settings`).
     ``init_encoder``: a ``pretrain`` checkpoint whose encoder weights start the U-ResNet.
     ``stop_after_steps``: stop once this many steps are done in total (writing ``last.pt``
-    unless ``save_on_stop`` is False, which mimics a killed job).
+    unless ``save_on_stop`` is False, which mimics a killed job). ``time_limit``: stop cleanly
+    (``last.pt`` written) at the first step boundary after this many seconds of training, so that
+    a long campaign runs in bounded slices; ``resume`` continues it with the same weights as a run
+    that was never stopped.
     """
     return run("segment", train_files, val_files, out_dir, model, training, settings=settings,
                init_encoder=init_encoder, resume=resume, device=device, progress=progress,
-               stop_after_steps=stop_after_steps, save_on_stop=save_on_stop)
+               stop_after_steps=stop_after_steps, save_on_stop=save_on_stop, time_limit=time_limit)
 
 
 def pretrain(train_files: Sequence[str | Path], val_files: Sequence[str | Path], out_dir: str | Path,
              model: ModelConfig | str | None = None, training: TrainConfig | str | None = None, *,
              settings: dict | None = None, resume: bool = False, device: str = "auto", progress: bool = True,
-             stop_after_steps: int | None = None, save_on_stop: bool = True) -> TrainResult:
+             stop_after_steps: int | None = None, save_on_stop: bool = True,
+             time_limit: float | None = None) -> TrainResult:
     """Train the encoder classifier (e-, gamma, mu-, pi-, p) on single-particle images (Sec. IV A)."""
     return run("classify", train_files, val_files, out_dir, model, training, settings=settings,
                resume=resume, device=device, progress=progress, stop_after_steps=stop_after_steps,
-               save_on_stop=save_on_stop)
+               save_on_stop=save_on_stop, time_limit=time_limit)
 
 
 def run(task_name: str, train_files, val_files, out_dir, model=None, training=None, *, settings=None,
         init_encoder=None, resume=False, device="auto", progress=True, stop_after_steps=None,
-        save_on_stop=True) -> TrainResult:
+        save_on_stop=True, time_limit=None) -> TrainResult:
+    if time_limit is not None and not (math.isfinite(time_limit) and time_limit > 0):
+        raise LarsegError(f"time limit {time_limit!r}: must be a positive number of seconds")
     info, dev = D.setup(device)
     try:
         return _run(TASKS[task_name], list(train_files), list(val_files), Path(out_dir), _resolve("model", model),
                     _resolve("training", training), settings, init_encoder, resume, info, dev, progress,
-                    stop_after_steps, save_on_stop)
+                    stop_after_steps, save_on_stop, time_limit)
     finally:
         D.teardown(info)
 
 
 def _run(task, train_files, val_files, out: Path, mcfg, tcfg, settings, init_encoder, resume, info: D.DistInfo,
-         device: torch.device, progress: bool, stop_after_steps, save_on_stop) -> TrainResult:
+         device: torch.device, progress: bool, stop_after_steps, save_on_stop, time_limit=None) -> TrainResult:
     last_path, best_path = out / "last.pt", out / "best.pt"
     ckpt = None
     # The identity of the data files (path, entries, size, recorded sample/seed/config), kept in the
@@ -484,6 +490,13 @@ def _run(task, train_files, val_files, out: Path, mcfg, tcfg, settings, init_enc
     t_start = time.perf_counter()
     images_done = 0
     stopped = False
+
+    def out_of_time() -> bool:
+        """Whether the time limit has passed, agreed by every process (rank 0's clock decides)."""
+        if time_limit is None:
+            return False
+        late = info.is_main and time.perf_counter() - t_start >= time_limit
+        return D.all_sum([1.0 if late else 0.0], info, device)[0] > 0
     core.train()
     while epoch < tcfg.epochs and step < total_steps and not stopped:
         sampler = GlobalBatchSampler(len(train_ds), tcfg.batch_size, info.world_size, info.rank, tcfg.micro_batch,
@@ -526,7 +539,8 @@ def _run(task, train_files, val_files, out: Path, mcfg, tcfg, settings, init_enc
                     record_validation(validate(show=False))
                 if step % tcfg.checkpoint_every == 0 and batch_in_epoch < bpe:
                     save_last()
-                if stop_after_steps is not None and step >= stop_after_steps and batch_in_epoch < bpe:
+                if batch_in_epoch < bpe and ((stop_after_steps is not None and step >= stop_after_steps)
+                                             or out_of_time()):
                     stopped = True
                     break
         if stopped:
@@ -539,7 +553,8 @@ def _run(task, train_files, val_files, out: Path, mcfg, tcfg, settings, init_enc
             scheduler.step()
             record_validation(validate(show=True))
             save_last()
-            if stop_after_steps is not None and step >= stop_after_steps and step < total_steps:
+            if step < total_steps and ((stop_after_steps is not None and step >= stop_after_steps)
+                                       or out_of_time()):
                 stopped = True
     if not stopped and batch_in_epoch:  # max_steps ended mid-epoch: a final validation
         record_validation(validate(show=True))
