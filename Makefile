@@ -22,8 +22,9 @@ $(PY):
 
 # Installs torch first (pinned), then larseg editable with the extras the tests use:
 # dev (pytest, ruff), root (uproot: LArCV ROOT files), onnx (onnx, onnxruntime: export, --backend onnx),
-# spconv (the CPU wheel of spconv 2.3.8, ~20 MB installed: the spconv-vs-torch sparse backend tests).
-EXTRAS ?= dev,root,onnx,spconv
+# spconv (the CPU wheel of spconv 2.3.8, ~20 MB installed: the spconv-vs-torch sparse backend tests),
+# scan (FastAPI, uvicorn: larseg scan) and browser (selenium: its browser tests, with Debian's chromium).
+EXTRAS ?= dev,root,onnx,spconv,scan,browser
 $(STAMP): $(PY) pyproject.toml Makefile
 	$(PIP) install -q "$(TORCH)"
 	$(PIP) install -q -e ".[$(EXTRAS)]"

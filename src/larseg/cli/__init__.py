@@ -18,6 +18,7 @@ from larseg.cli import (  # noqa: F401  (commands register on import)
     detector_cmd,
     eval_cmd,
     infer_cmd,
+    scan_cmd,
     simulate_cmd,
     train_cmd,
     validate_cmd,
