@@ -1,9 +1,10 @@
 # larseg: the two commands that set everything up on a fresh machine.
 #   make demo   set up, then run the main job (scripts/demo.sh: simulate, predict, Table I, displays, report)
-#   make test   set up, then run the test suite (tests marked slow are skipped)
+#   make test   set up, then run the test suite (tests marked slow or browser are skipped)
 #   make lint   ruff over src tests benchmarks scripts
 #   make test-slow-ci   the tests marked slow that CI runs (about 4-5 min on 2 cores)
-# CI (.ci/run) runs lint, test and test-slow-ci.
+#   make test-browser   the browser tests of larseg scan (needs chromium + chromium-driver)
+# CI (.ci/run) runs lint, test, test-browser and test-slow-ci.
 # torch is pinned to the CPU build on purpose: an unpinned torch pulls GBs of CUDA.
 
 PYTHON ?= python3
@@ -15,7 +16,7 @@ DEMO   ?= demo-output
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-all test-slow-ci venv lint clean
+.PHONY: demo test test-all test-slow-ci test-browser venv lint clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -33,7 +34,7 @@ $(STAMP): $(PY) pyproject.toml Makefile
 venv: $(STAMP)
 
 test: $(STAMP)
-	$(PY) -m pytest -q $(PYTEST_ARGS)
+	$(PY) -m pytest -q -m "not slow and not browser" $(PYTEST_ARGS)
 
 test-all: $(STAMP)
 	$(PY) -m pytest -q -m "" $(PYTEST_ARGS)
@@ -50,6 +51,11 @@ SLOW_CI ?= tests/detector/test_detector_images.py::test_isotropic_mip_peak_mode_
            tests/model/test_checkpoint_safety.py::test_flipped_bytes_many
 test-slow-ci: $(STAMP)
 	$(PY) -m pytest -q -m slow --durations=5 $(SLOW_CI) $(PYTEST_ARGS)
+
+# the end-to-end tests of larseg scan in a real browser (Debian's chromium + chromium-driver; about
+# a minute). They skip in `make test` where no browser is installed; here a missing browser fails.
+test-browser: $(STAMP)
+	LARSEG_REQUIRE_BROWSER=1 $(PY) -m pytest -q -m browser tests/scan $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks scripts

@@ -250,6 +250,43 @@ def labels_cmd(
         typer.echo(f"wrote {output}/labels.md and {output}/labels.json")
 
 
+@study_app.command("scan")
+def scan_study_cmd(
+    data: list[Path] = typer.Option(None, "--data", help="Labels file (larseg scan --labels) of the data, one per "
+                                    "scanner; repeatable."),
+    sim: list[Path] = typer.Option(None, "--sim", help="Labels file of the simulation, one per scanner; "
+                                   "repeatable."),
+    model: Path = typer.Option(None, "--model", "-m", help=f"{_MODEL} Without it: only the truth-vs-physicist "
+                               "and scanner-vs-scanner columns, no figures."),
+    output: Path = typer.Option(..., "-o", "--output", help="Output directory."),
+    title: str = typer.Option("", "--title", help="Sample name for the table and figures, e.g. Michel."),
+    max_events: int = typer.Option(None, "--max-events", "-n", min=1,
+                                   help="Use only the first N labelled events of each labels file."),
+    bootstrap: int = typer.Option(1000, "--bootstrap", min=0, help="Bootstrap resamplings of the events for the "
+                                  "errors (0: none)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap."),
+    done_only: bool = typer.Option(False, "--done-only", help="Only events the scanner marked done."),
+    plane: int = typer.Option(None, "--plane", min=0, max=2,
+                              help="Wire plane (0 U, 1 V, 2 Y); default: the network's, else 2."),
+    device: str = _DEVICE_OPT,
+) -> None:
+    """Tables II / III, Figs. 8 / 16 and 18 from hand labels: physicist vs network, truth and other scanners.
+
+    Writes table.md, table.json and, with --model, fig8_icpf.png, fig8_scores.png and fig18_worst.png.
+
+    Values in percent, with bootstrap errors over events; the pixels each column compares are in docs/scan-study.md.
+    """
+    _quiet_threads()
+    from larseg.eval.handscan import scan_study
+
+    res = scan_study(data or [], sim or [], output, model=model, title=title, max_events=max_events,
+                     bootstrap=bootstrap, seed=seed, done_only=done_only, plane=plane, device=device,
+                     progress=_bar("scan study"))
+    typer.echo(res["markdown"], nl=False)
+    typer.echo(f"wrote {output}/table.md, table.json" + (f" and {len(res['figures'])} figures"
+                                                         if res["figures"] else " (no figures without --model)"))
+
+
 @app.command("report")
 def report_cmd(
     results: Path = typer.Argument(..., help="Directory with evaluation / study outputs."),

@@ -378,10 +378,13 @@ def read_labels(path: str | Path) -> list[EventLabels]:
         if len(f) != len(records):
             raise DataFileError(path, f"{len(f)} entries but {len(records)} scan_events records")
         for entry, rec in enumerate(records):
-            key = EventKey(str(rec["source"]), int(rec["entry"]))
-            ev = EventLabels(key, tuple(int(x) for x in rec["ids"]), scanner=str(rec.get("scanner", "")),
-                             time=str(rec.get("time", "")), done=bool(rec.get("done", False)),
-                             tool_version=str(rec.get("tool_version", "")))
+            try:
+                key = EventKey(str(rec["source"]), int(rec["entry"]))
+                ev = EventLabels(key, tuple(int(x) for x in rec["ids"]), scanner=str(rec.get("scanner", "")),
+                                 time=str(rec.get("time", "")), done=bool(rec.get("done", False)),
+                                 tool_version=str(rec.get("tool_version", "")))
+            except (KeyError, TypeError, ValueError, AttributeError):
+                raise DataFileError(path, f"scan_events record {entry} lacks its source, entry or ids") from None
             for img in f.sparse2d(PRODUCER, entry):
                 shape = img.meta.dense_shape
                 rows, cols = img.rows_cols()
@@ -410,7 +413,7 @@ def load_labels(path: str | Path) -> list[EventLabels]:
             scanner = str(f.attrs.get("scanner", ""))
             seq = int(f.attrs.get("journal_seq", 0))
     records, _ = read_journal_records(journal_path(path))
-    if not events and not records:
+    if not path.exists() and not records:
         raise DataFileError(path, "no such labels file (and no journal)")
     view = LabelStore.__new__(LabelStore)
     view.events, view.scanner = events, scanner
