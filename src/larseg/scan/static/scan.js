@@ -456,7 +456,7 @@
     const flat = r * im.cols + c;
     const parts = [`tick ${r} · wire ${c}`];
     const k = find(im.index, flat);
-    parts.push(k >= 0 ? `charge ${im.value[k]}` : 'no charge');
+    parts.push(k >= 0 ? `charge ${fmt(im.value[k])}` : 'no charge');
     if (state.labels) {
       const j = find(state.labels.index, flat);
       parts.push(`hand: ${j >= 0 ? LABEL_NAMES[state.labels.code[j]] : 'unlabelled'}`);
@@ -479,7 +479,17 @@
     return hit ? hit.name : String(p);
   }
 
+  function endGestures() {
+    // a brush stroke still down is sent (to its own event and plane); a lasso being drawn is dropped
+    if (stroke) {
+      flushStroke();
+      stroke = null;
+    }
+    poly = null;
+  }
+
   async function loadEvent(i, plane = null) {
+    endGestures();
     const n = state.info.events;
     i = ((Math.trunc(i) % n) + n) % n;
     const seq = ++loadSeq;
@@ -497,8 +507,8 @@
       const ids = ev.planes.map((p) => p.id);
       let p = plane !== null && ids.includes(plane) ? plane : state.plane;
       if (!ids.includes(p)) p = ids.length ? ids[ids.length - 1] : null;
-      const ids3 = [ev.run, ev.subrun, ev.event].join(' / ');
-      $('event-id').textContent = `run / subrun / event ${ids3}\n${ev.file}, entry ${ev.entry}`;
+      $('event-id').textContent = `run ${ev.run} · subrun ${ev.subrun} · event ${ev.event}\n` +
+        `${ev.file}, entry ${ev.entry}`;
       $('event-id').style.whiteSpace = 'pre-line';
       document.body.classList.toggle('no-truth', !ev.truth);
       if (p === null) {
@@ -519,8 +529,7 @@
 
   async function loadPlane(p, seq = ++loadSeq) {
     const i = state.event;
-    poly = null;
-    stroke = null;
+    endGestures();
     state.drawn = false;
     state.loading++;
     showLoading();
@@ -636,9 +645,7 @@
     return body.code === 0 ? `${tool}: ${px} erased` : `${tool}: ${px} labelled ${CLASS_NAMES[body.code]}`;
   }
 
-  function sendEdit(body) {
-    const i = state.event;
-    const p = state.plane;
+  function sendEdit(body, i = state.event, p = state.plane) {
     if (p === null || !state.image) return Promise.resolve();
     return enqueue(async () => {
       const r = await api(`/events/${i}/planes/${p}/edit`, 'POST', body);
@@ -738,7 +745,7 @@
     if (!stroke || !stroke.points.length) return;
     const points = stroke.points;
     stroke.points = [];
-    sendEdit({tool: 'brush', code: state.code, points, radius: state.radius});
+    sendEdit({tool: 'brush', code: stroke.code, points, radius: stroke.radius}, stroke.event, stroke.plane);
   }
 
   // -- lasso
@@ -750,9 +757,10 @@
       return;
     }
     const points = poly.map(([r, c]) => [round2(r), round2(c)]);
+    const {event, plane} = poly;
     poly = null;
     requestDraw();
-    sendEdit({tool: 'polygon', code: state.code, points});
+    sendEdit({tool: 'polygon', code: state.code, points}, event, plane);
   }
 
   function cancelLasso() {
@@ -781,14 +789,15 @@
     if (e.button !== 0) return;
     const pt = toImage(p);
     if (state.tool === 'brush') {
-      stroke = {points: [], trail: [], last: null};
+      stroke = {points: [], trail: [], last: null, event: state.event, plane: state.plane, code: state.code,
+        radius: state.radius};
       addStrokePoint([round2(pt[0]), round2(pt[1])]);
       canvas.setPointerCapture(e.pointerId);
       requestDraw();
     } else if (state.tool === 'cluster') {
       sendEdit({tool: 'cluster', code: state.code, points: [[Math.round(pt[0]), Math.round(pt[1])]]});
     } else if (state.tool === 'lasso') {
-      if (!poly) poly = [];
+      if (!poly) poly = Object.assign([], {event: state.event, plane: state.plane});
       const last = poly[poly.length - 1];
       if (last) {
         const q = toLocal(...last);
@@ -818,7 +827,7 @@
       panning = null;
       canvas.classList.remove('panning');
     }
-    if (stroke && e.button === 0) {
+    if (stroke && (e.button === 0 || e.type === 'pointercancel')) {
       flushStroke();
       stroke = null;
     }
