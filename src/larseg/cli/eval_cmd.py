@@ -274,7 +274,7 @@ def scan_study_cmd(
 
     Writes table.md, table.json and, with --model, fig8_icpf.png, fig8_scores.png and fig18_worst.png.
 
-    Values in percent, with bootstrap errors over events; the pixels each column compares are in docs/scan-study.md.
+    Values in percent, with bootstrap errors over events; the pixels each column compares are in docs/scan.md.
     """
     _quiet_threads()
     from larseg.eval.handscan import scan_study

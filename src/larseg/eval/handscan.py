@@ -551,7 +551,7 @@ def markdown_table(result: dict) -> str:
     lines.append(f"Values in percent, {err}. ICPF: fraction of compared pixels classified differently; Shower: "
                  "reference-shower pixels called track; Track: reference-track pixels called shower. Pixels: the "
                  f"non-zero pixels (threshold {result['threshold']:g}) of plane {result['plane_name']}; see "
-                 "docs/scan-study.md for the pixels each column compares.")
+                 "docs/scan.md for the pixels each column compares.")
     scanners = "; ".join(f"{s.lower()}: {', '.join(v)}" for s, v in result["scanners"].items() if v)
     lines.append("")
     lines.append(f"Scanners: {scanners}." + (" Events marked done only." if result["done_only"] else ""))
